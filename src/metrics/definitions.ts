@@ -1,0 +1,171 @@
+/**
+ * THE list of metrics systemd-heartbeat pushes. README's metric table, the alert rules and
+ * the dashboard queries are tested against this list, so they cannot drift from it.
+ *
+ * Names are the names stored in VictoriaMetrics. They are chosen so that they come out
+ * identical with and without `-opentelemetry.usePrometheusNaming`: counters already end in
+ * `_total`, and no instrument carries an OTLP unit that the naming mode would append
+ * (`unit` below is documentation; see `otlpUnit`). Label keys have no dots.
+ */
+
+export type MetricType = 'gauge' | 'counter';
+
+export interface MetricDefinition {
+  readonly name: string;
+  readonly type: MetricType;
+  /** Unit of the value, for people: "seconds", "1" (a count or a 0/1 state), "exit status". */
+  readonly unit: string;
+  readonly labels: readonly string[];
+  /** Where the value comes from. */
+  readonly source: string;
+  /** What it measures and why it exists. */
+  readonly help: string;
+}
+
+function define<const D extends MetricDefinition>(definition: D): D {
+  return definition;
+}
+
+/** 1 while ActiveState=active, else 0; `sub_state` says what it is doing (running, exited, auto-restart, ...). */
+export const UNIT_ACTIVE = define({
+  name: 'systemd_unit_active',
+  type: 'gauge',
+  unit: '1',
+  labels: ['unit', 'sub_state', 'host'],
+  source: 'ActiveState, SubState',
+  help: '1 when the unit is active, else 0; sub_state is the SubState at collection time.',
+});
+
+/** NRestarts counts only automatic Restart= restarts and resets on a manual start (systemd#6495). */
+export const UNIT_RESTART_COUNT = define({
+  name: 'systemd_unit_restart_count_total',
+  type: 'counter',
+  unit: '1',
+  labels: ['unit', 'host'],
+  source: 'NRestarts (services)',
+  help: 'Automatic restarts systemd made (Restart=); resets on a manual start or reset-failed.',
+});
+
+export const UNIT_LAST_EXIT_STATUS = define({
+  name: 'systemd_unit_last_exit_status',
+  type: 'gauge',
+  unit: 'exit status',
+  labels: ['unit', 'host'],
+  source: 'ExecMainStatus (services)',
+  help: "Exit status (or signal number) of the main process's last exit; 0 when it never exited.",
+});
+
+/** Monotonic timestamps are used, so a wall-clock jump cannot make an age negative or huge. */
+export const UNIT_SECONDS_SINCE_ACTIVE = define({
+  name: 'systemd_unit_seconds_since_active',
+  type: 'gauge',
+  unit: 'seconds',
+  labels: ['unit', 'host'],
+  source: 'ActiveExit/ExecMainExit/InactiveExit timestamps; timers: LastTriggerUSec',
+  help: '0 while active; otherwise seconds since the unit was last active (a oneshot: since its last run ended); a timer: seconds since it last triggered. Absent when it never ran.',
+});
+
+export const UNIT_LOADED = define({
+  name: 'systemd_unit_loaded',
+  type: 'gauge',
+  unit: '1',
+  labels: ['unit', 'host', 'load_state'],
+  source: 'LoadState',
+  help: '1 when LoadState=loaded; 0 for not-found, masked, bad-setting, error. Every allowlisted name gets it.',
+});
+
+export const UNIT_FAILED = define({
+  name: 'systemd_unit_failed',
+  type: 'gauge',
+  unit: '1',
+  labels: ['unit', 'host', 'result'],
+  source: 'ActiveState, Result; list-units --state=failed',
+  help: '1 when ActiveState=failed, else 0; result is the Result (exit-code, signal, core-dump, timeout, start-limit-hit, oom-kill, ...). Also set for failed units outside the allowlist.',
+});
+
+export const FAILED_UNITS = define({
+  name: 'systemd_failed_units',
+  type: 'gauge',
+  unit: '1',
+  labels: ['host'],
+  source: 'list-units (ActiveState=failed), all units on the host',
+  help: 'Number of failed units on the host, allowlisted or not.',
+});
+
+export const TIMER_LAST_TRIGGER = define({
+  name: 'systemd_timer_last_trigger_timestamp_seconds',
+  type: 'gauge',
+  unit: 'seconds',
+  labels: ['unit', 'host'],
+  source: 'LastTriggerUSec (timers)',
+  help: 'Unix time the timer last triggered; absent when it never triggered.',
+});
+
+export const TIMER_INTERVAL = define({
+  name: 'systemd_timer_interval_seconds',
+  type: 'gauge',
+  unit: 'seconds',
+  labels: ['unit', 'host'],
+  source: 'TimersMonotonic (OnUnitActiveSec/OnUnitInactiveSec), TimersCalendar (longest gap of the next elapses)',
+  help: "The timer's own period, so one rule can judge every timer's staleness; absent for a timer that does not repeat.",
+});
+
+export const HEARTBEAT_LAST_RUN = define({
+  name: 'systemd_heartbeat_last_run_timestamp_seconds',
+  type: 'gauge',
+  unit: 'seconds',
+  labels: ['host'],
+  source: 'the exporter',
+  help: "Unix time of this run's collection: the dead-man's switch alerts on its absence.",
+});
+
+export const HEARTBEAT_COLLECT_DURATION = define({
+  name: 'systemd_heartbeat_collect_duration_seconds',
+  type: 'gauge',
+  unit: 'seconds',
+  labels: ['host'],
+  source: 'the exporter',
+  help: 'Wall time spent reading systemd (the systemctl calls and parsing) in this run.',
+});
+
+export const HEARTBEAT_UNITS = define({
+  name: 'systemd_heartbeat_units',
+  type: 'gauge',
+  unit: '1',
+  labels: ['host'],
+  source: 'the exporter',
+  help: 'Allowlisted units observed in this run (names plus glob matches).',
+});
+
+export const HEARTBEAT_COLLECT_ERRORS = define({
+  name: 'systemd_heartbeat_collect_errors',
+  type: 'gauge',
+  unit: '1',
+  labels: ['host'],
+  source: 'the exporter',
+  help: 'Reads that failed in this run (a systemctl call, or a unit missing from its output); each is also logged.',
+});
+
+export const METRICS = [
+  UNIT_ACTIVE,
+  UNIT_RESTART_COUNT,
+  UNIT_LAST_EXIT_STATUS,
+  UNIT_SECONDS_SINCE_ACTIVE,
+  UNIT_LOADED,
+  UNIT_FAILED,
+  FAILED_UNITS,
+  TIMER_LAST_TRIGGER,
+  TIMER_INTERVAL,
+  HEARTBEAT_LAST_RUN,
+  HEARTBEAT_COLLECT_DURATION,
+  HEARTBEAT_UNITS,
+  HEARTBEAT_COLLECT_ERRORS,
+] as const satisfies readonly MetricDefinition[];
+
+export type MetricName = (typeof METRICS)[number]['name'];
+
+export const METRIC_NAMES: ReadonlySet<string> = new Set(METRICS.map((m) => m.name));
+
+export function findMetric(name: string): MetricDefinition | undefined {
+  return METRICS.find((m) => m.name === name);
+}

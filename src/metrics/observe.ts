@@ -1,0 +1,117 @@
+/**
+ * Pure: what systemd said in one tick -> the observations to push. Every name used here is
+ * a constant from definitions.ts.
+ */
+import type { UnitStatus } from '../systemd/unit.ts';
+import { unitType } from '../systemd/unit.ts';
+import {
+  FAILED_UNITS,
+  HEARTBEAT_COLLECT_DURATION,
+  HEARTBEAT_COLLECT_ERRORS,
+  HEARTBEAT_LAST_RUN,
+  HEARTBEAT_UNITS,
+  TIMER_INTERVAL,
+  TIMER_LAST_TRIGGER,
+  UNIT_ACTIVE,
+  UNIT_FAILED,
+  UNIT_LAST_EXIT_STATUS,
+  UNIT_LOADED,
+  UNIT_RESTART_COUNT,
+  UNIT_SECONDS_SINCE_ACTIVE,
+  type MetricName,
+} from './definitions.ts';
+
+export interface Observation {
+  readonly name: MetricName;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** Both clocks read at collection time, in seconds. */
+export interface Clock {
+  readonly monotonic: number;
+  readonly realtime: number;
+}
+
+export interface Snapshot {
+  readonly host: string;
+  readonly clock: Clock;
+  /** The resolved allowlist, in order; status undefined when the unit could not be read. */
+  readonly units: ReadonlyArray<{ readonly name: string; readonly status: UnitStatus | undefined }>;
+  /** Failed units on the host that are not allowlisted. */
+  readonly failedElsewhere: ReadonlyArray<{ readonly name: string; readonly result: string | undefined }>;
+  /** All failed units on the host; undefined when list-units could not be read. */
+  readonly failedCount: number | undefined;
+  readonly collectSeconds: number;
+  readonly errors: number;
+}
+
+const ACTIVE_STATES = new Set(['active', 'reloading']);
+
+/**
+ * 0 while active; otherwise the age of the latest exit or start systemd remembers. A oneshot
+ * never reaches "active", so its last run is dated by ExecMainExit / InactiveExit.
+ * Monotonic clocks only: a wall-clock step cannot make it negative or huge.
+ */
+export function secondsSinceActive(status: UnitStatus, clock: Clock): number | undefined {
+  if (status.timer) {
+    const { lastTriggerMonotonic, lastTriggerRealtime } = status.timer;
+    if (lastTriggerMonotonic !== undefined) return Math.max(0, clock.monotonic - lastTriggerMonotonic);
+    // Triggered before this boot (a Persistent= stamp): only the wall clock dates it.
+    if (lastTriggerRealtime !== undefined) return Math.max(0, clock.realtime - lastTriggerRealtime);
+    return undefined;
+  }
+  if (ACTIVE_STATES.has(status.activeState)) return 0;
+  const stamps = [status.activeExitMonotonic, status.execMainExitMonotonic, status.inactiveExitMonotonic].filter(
+    (s): s is number => s !== undefined,
+  );
+  if (stamps.length === 0) return undefined;
+  return Math.max(0, clock.monotonic - Math.max(...stamps));
+}
+
+/** Unix seconds of the last trigger, preferring the precise monotonic stamp converted to wall time. */
+function lastTriggerTimestamp(status: UnitStatus, clock: Clock): number | undefined {
+  const timer = status.timer;
+  if (!timer) return undefined;
+  if (timer.lastTriggerMonotonic !== undefined) return clock.realtime - (clock.monotonic - timer.lastTriggerMonotonic);
+  return timer.lastTriggerRealtime;
+}
+
+export function toObservations(snapshot: Snapshot): Observation[] {
+  const { host, clock } = snapshot;
+  const out: Observation[] = [];
+  const push = (name: MetricName, labels: Record<string, string>, value: number): void => {
+    out.push({ name, labels: { ...labels, host }, value });
+  };
+
+  for (const { name: unit, status } of snapshot.units) {
+    if (!status) continue;
+    push(UNIT_LOADED.name, { unit, load_state: status.loadState }, status.loadState === 'loaded' ? 1 : 0);
+    // not-found / masked units have no state worth charting: systemd reports them inactive/dead.
+    if (status.loadState !== 'loaded') continue;
+    push(UNIT_ACTIVE.name, { unit, sub_state: status.subState }, status.activeState === 'active' ? 1 : 0);
+    push(UNIT_FAILED.name, { unit, result: status.result ?? '' }, status.activeState === 'failed' ? 1 : 0);
+    const age = secondsSinceActive(status, clock);
+    if (age !== undefined) push(UNIT_SECONDS_SINCE_ACTIVE.name, { unit }, age);
+    if (unitType(unit) === 'service' || unitType(status.id) === 'service') {
+      if (status.nRestarts !== undefined) push(UNIT_RESTART_COUNT.name, { unit }, status.nRestarts);
+      if (status.execMainStatus !== undefined) push(UNIT_LAST_EXIT_STATUS.name, { unit }, status.execMainStatus);
+    }
+    if (status.timer) {
+      const last = lastTriggerTimestamp(status, clock);
+      if (last !== undefined) push(TIMER_LAST_TRIGGER.name, { unit }, last);
+      if (status.timer.intervalSeconds !== undefined) push(TIMER_INTERVAL.name, { unit }, status.timer.intervalSeconds);
+    }
+  }
+
+  for (const { name: unit, result } of snapshot.failedElsewhere) {
+    push(UNIT_FAILED.name, { unit, result: result ?? '' }, 1);
+  }
+  if (snapshot.failedCount !== undefined) push(FAILED_UNITS.name, {}, snapshot.failedCount);
+
+  push(HEARTBEAT_LAST_RUN.name, {}, clock.realtime);
+  push(HEARTBEAT_COLLECT_DURATION.name, {}, snapshot.collectSeconds);
+  push(HEARTBEAT_UNITS.name, {}, snapshot.units.filter((u) => u.status !== undefined).length);
+  push(HEARTBEAT_COLLECT_ERRORS.name, {}, snapshot.errors);
+  return out;
+}
