@@ -1,0 +1,293 @@
+/**
+ * Configuration: defaults < config file < environment < flags. Pure apart from the injected
+ * file reader; every error names the field and exits with EXIT.usage.
+ */
+import { usageError } from './errors.ts';
+
+export type Scope = 'system' | 'user';
+
+export interface Config {
+  /** Unit names and globs (`k3s.service`, `game-*.service`). */
+  readonly units: readonly string[];
+  readonly scope: Scope;
+  readonly host: string;
+  readonly endpoint: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Bound on a whole run: systemctl calls and the push share it. */
+  readonly timeoutMs: number;
+  /** The config file that was read, if any. */
+  readonly configPath: string | undefined;
+}
+
+/** What the command line said; undefined = not given. */
+export interface FlagValues {
+  readonly config?: string;
+  readonly units?: readonly string[];
+  readonly scope?: Scope;
+  readonly host?: string;
+  readonly endpoint?: string;
+  readonly headers?: readonly string[];
+  readonly timeout?: string;
+}
+
+export const DEFAULT_CONFIG_PATH = '/etc/systemd-heartbeat/config.json';
+export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8428/opentelemetry/v1/metrics';
+export const DEFAULT_TIMEOUT_MS = 5000;
+/** The systemd credential (LoadCredential=) holding a bearer token for the push. */
+export const TOKEN_CREDENTIAL = 'otlp-token';
+
+/** Every file key, its type and meaning; README's configuration table follows this. */
+const FILE_KEYS = {
+  units: 'array of unit names or globs',
+  scope: '"system" or "user"',
+  host: 'string',
+  endpoint: 'http(s) URL',
+  headers: 'object of string values',
+  timeoutSeconds: 'number of seconds',
+} as const;
+
+export interface ConfigSources {
+  readonly flags: FlagValues;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly hostname: string;
+  /** Returns the file's text, or undefined when it does not exist; throws on other errors. */
+  readonly readFile: (path: string) => string | undefined;
+}
+
+interface Partial {
+  units?: readonly string[];
+  scope?: Scope;
+  host?: string;
+  endpoint?: string;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/**
+ * A unit name or glob as systemd spells unit names (letters, digits, `:-_.\@`, escapes like
+ * `\x2d`) plus the glob characters `*?[]`, ending in a unit type. Whitespace, control
+ * characters and anything else are refused; `--` before the names keeps a leading dash safe.
+ */
+const UNIT_PATTERN =
+  /^[A-Za-z0-9:_.\\@*?[\]-]{1,255}\.(service|socket|target|device|mount|automount|swap|timer|path|slice|scope|\*)$/;
+
+export function validateUnitPattern(name: string, field: string): string {
+  if (!UNIT_PATTERN.test(name)) {
+    throw usageError(
+      `${field}: ${JSON.stringify(name)} is not a unit name or glob (expected e.g. k3s.service or game-*.service)`,
+    );
+  }
+  return name;
+}
+
+export function validateEndpoint(url: string, field: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw usageError(`${field}: ${JSON.stringify(url)} is not a URL (expected e.g. ${DEFAULT_ENDPOINT})`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw usageError(`${field}: ${redactUrl(url)} must be http:// or https://`);
+  }
+  return url;
+}
+
+/** The URL with any user:password removed, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return '<invalid URL>';
+  }
+}
+
+function parseScope(value: string, field: string): Scope {
+  if (value === 'system' || value === 'user') return value;
+  throw usageError(`${field}: ${JSON.stringify(value)} must be "system" or "user"`);
+}
+
+/** "5", "5s", "2500ms" -> milliseconds; bounded so a run always ends well within the 30 s period. */
+export function parseTimeout(value: string, field: string, bareUnit: 's' | 'ms' = 's'): number {
+  const m = /^(\d+(?:\.\d+)?)(s|ms)?$/.exec(value.trim());
+  const unit = m?.[2] ?? bareUnit;
+  const ms = m ? Number(m[1]) * (unit === 's' ? 1000 : 1) : NaN;
+  if (!(ms >= 100 && ms <= 25_000)) {
+    throw usageError(`${field}: ${JSON.stringify(value)} must be a duration between 100ms and 25s (e.g. 5s)`);
+  }
+  return ms;
+}
+
+function splitList(value: string): string[] {
+  return value.split(/[\s,]+/).filter((s) => s !== '');
+}
+
+/** OTEL_EXPORTER_OTLP_HEADERS format: `k1=v1,k2=v2`, values percent-encoded. */
+export function parseHeaderList(value: string, field: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const part of value.split(',')) {
+    if (part.trim() === '') continue;
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw usageError(`${field}: expected key=value pairs separated by commas`);
+    const key = part.slice(0, eq).trim();
+    let val: string;
+    try {
+      val = decodeURIComponent(part.slice(eq + 1).trim());
+    } catch {
+      throw usageError(`${field}: the value of header ${key} is not valid percent-encoding`);
+    }
+    validateHeaderName(key, field);
+    headers[key] = val;
+  }
+  return headers;
+}
+
+function validateHeaderName(key: string, field: string): void {
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) throw usageError(`${field}: ${JSON.stringify(key)} is not a header name`);
+}
+
+function fromFile(text: string, path: string): Partial {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw usageError(`config ${path}: not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw usageError(`config ${path}: expected a JSON object with keys ${Object.keys(FILE_KEYS).join(', ')}`);
+  }
+  const out: Partial = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    const field = `config ${path}: "${key}"`;
+    switch (key) {
+      case 'units':
+        if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+          throw usageError(`${field} must be an ${FILE_KEYS.units}`);
+        }
+        out.units = (value as string[]).map((u) => validateUnitPattern(u, field));
+        break;
+      case 'scope':
+        if (typeof value !== 'string') throw usageError(`${field} must be ${FILE_KEYS.scope}`);
+        out.scope = parseScope(value, field);
+        break;
+      case 'host':
+        if (typeof value !== 'string' || value === '') throw usageError(`${field} must be a non-empty string`);
+        out.host = value;
+        break;
+      case 'endpoint':
+        if (typeof value !== 'string') throw usageError(`${field} must be an ${FILE_KEYS.endpoint}`);
+        out.endpoint = validateEndpoint(value, field);
+        break;
+      case 'headers': {
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+          throw usageError(`${field} must be an ${FILE_KEYS.headers}`);
+        }
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(value)) {
+          if (typeof v !== 'string') throw usageError(`${field}.${k} must be a string`);
+          validateHeaderName(k, field);
+          headers[k] = v;
+        }
+        out.headers = headers;
+        break;
+      }
+      case 'timeoutSeconds':
+        if (typeof value !== 'number') throw usageError(`${field} must be a ${FILE_KEYS.timeoutSeconds}`);
+        out.timeoutMs = parseTimeout(String(value), field, 's');
+        break;
+      default:
+        throw usageError(`config ${path}: unknown key "${key}" (known: ${Object.keys(FILE_KEYS).join(', ')})`);
+    }
+  }
+  return out;
+}
+
+function fromEnv(env: ConfigSources['env']): Partial {
+  const out: Partial = {};
+  const units = env.SYSTEMD_HEARTBEAT_UNITS;
+  if (units !== undefined && units.trim() !== '') {
+    out.units = splitList(units).map((u) => validateUnitPattern(u, 'SYSTEMD_HEARTBEAT_UNITS'));
+  }
+  if (env.SYSTEMD_HEARTBEAT_SCOPE) out.scope = parseScope(env.SYSTEMD_HEARTBEAT_SCOPE, 'SYSTEMD_HEARTBEAT_SCOPE');
+  if (env.SYSTEMD_HEARTBEAT_HOST) out.host = env.SYSTEMD_HEARTBEAT_HOST;
+  // The OTel spec: the signal-specific variable is used as is; the generic one is a base URL.
+  if (env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT) {
+    out.endpoint = validateEndpoint(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT');
+  } else if (env.OTEL_EXPORTER_OTLP_ENDPOINT) {
+    const base = validateEndpoint(env.OTEL_EXPORTER_OTLP_ENDPOINT, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+    out.endpoint = base.replace(/\/+$/, '') + '/v1/metrics';
+  }
+  const headers = {
+    ...parseHeaderList(env.OTEL_EXPORTER_OTLP_HEADERS ?? '', 'OTEL_EXPORTER_OTLP_HEADERS'),
+    ...parseHeaderList(env.OTEL_EXPORTER_OTLP_METRICS_HEADERS ?? '', 'OTEL_EXPORTER_OTLP_METRICS_HEADERS'),
+  };
+  if (Object.keys(headers).length > 0) out.headers = headers;
+  if (env.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT) {
+    out.timeoutMs = parseTimeout(env.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT, 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', 'ms');
+  } else if (env.OTEL_EXPORTER_OTLP_TIMEOUT) {
+    out.timeoutMs = parseTimeout(env.OTEL_EXPORTER_OTLP_TIMEOUT, 'OTEL_EXPORTER_OTLP_TIMEOUT', 'ms');
+  }
+  return out;
+}
+
+function fromFlags(flags: FlagValues): Partial {
+  const out: Partial = {};
+  if (flags.units) {
+    if (flags.units.some((u) => splitList(u).length === 0)) {
+      throw usageError('--unit: an empty value is not a unit name or glob (expected e.g. k3s.service)');
+    }
+    out.units = flags.units.flatMap(splitList).map((u) => validateUnitPattern(u, '--unit'));
+  }
+  if (flags.scope) out.scope = flags.scope;
+  if (flags.host !== undefined) {
+    if (flags.host === '') throw usageError('--host must not be empty');
+    out.host = flags.host;
+  }
+  if (flags.endpoint !== undefined) out.endpoint = validateEndpoint(flags.endpoint, '--endpoint');
+  if (flags.headers) {
+    out.headers = Object.assign({}, ...flags.headers.map((h) => parseHeaderList(h, '--header')));
+  }
+  if (flags.timeout !== undefined) out.timeoutMs = parseTimeout(flags.timeout, '--timeout', 's');
+  return out;
+}
+
+/** A bearer token from systemd credentials ($CREDENTIALS_DIRECTORY/otlp-token), never logged. */
+function fromCredentials(sources: ConfigSources): Partial {
+  const dir = sources.env.CREDENTIALS_DIRECTORY;
+  if (!dir) return {};
+  const token = sources.readFile(`${dir}/${TOKEN_CREDENTIAL}`)?.trim();
+  return token ? { headers: { Authorization: `Bearer ${token}` } } : {};
+}
+
+export function resolveConfig(sources: ConfigSources): Config {
+  const explicitPath = sources.flags.config ?? sources.env.SYSTEMD_HEARTBEAT_CONFIG;
+  const path = explicitPath ?? DEFAULT_CONFIG_PATH;
+  const text = sources.readFile(path);
+  if (text === undefined && explicitPath !== undefined) {
+    throw usageError(`config ${path}: no such file (given by ${sources.flags.config ? '--config' : 'SYSTEMD_HEARTBEAT_CONFIG'})`);
+  }
+  const layers: Partial[] = [
+    text === undefined ? {} : fromFile(text, path),
+    fromEnv(sources.env),
+    fromCredentials(sources),
+    fromFlags(sources.flags),
+  ];
+  let units: readonly string[] = [];
+  let scope: Scope = 'system';
+  let host = sources.hostname;
+  let endpoint = DEFAULT_ENDPOINT;
+  let timeoutMs = DEFAULT_TIMEOUT_MS;
+  const headers: Record<string, string> = {};
+  for (const layer of layers) {
+    units = layer.units ?? units;
+    scope = layer.scope ?? scope;
+    host = layer.host ?? host;
+    endpoint = layer.endpoint ?? endpoint;
+    timeoutMs = layer.timeoutMs ?? timeoutMs;
+    Object.assign(headers, layer.headers);
+  }
+  return { units: [...new Set(units)], scope, host, endpoint, headers, timeoutMs, configPath: text === undefined ? undefined : path };
+}
