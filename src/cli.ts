@@ -1,0 +1,177 @@
+/**
+ * argv -> command. The only place that reads process.argv/env and sets the exit code; one
+ * top-level catch prints one clear line.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolveConfig, type FlagValues, type Scope } from './config.ts';
+import { EXIT, HeartbeatError, describeError, usageError } from './errors.ts';
+import { createLog } from './log.ts';
+import { listUnits, runOnce, type OutputFormat, type RunDeps } from './commands/run.ts';
+import { createSystemctl } from './systemd/systemctl.ts';
+
+declare const HEARTBEAT_VERSION: string | undefined;
+const VERSION = typeof HEARTBEAT_VERSION === 'string' ? HEARTBEAT_VERSION : 'dev';
+
+export const USAGE = `Usage: systemd-heartbeat [run|list|help] [options]
+
+Commands:
+  run (default)        collect the allowlisted units once, push once over OTLP, exit
+  list                 print the resolved allowlist with each unit's load and active state
+  help                 this text
+
+Options:
+  -u, --unit NAME      unit name or glob to watch; repeatable, or comma-separated
+      --config PATH    JSON config file (default /etc/systemd-heartbeat/config.json)
+      --user           read the user manager (systemctl --user)
+      --system         read the system manager (default)
+      --host NAME      value of the host label (default: the hostname)
+      --endpoint URL   OTLP/HTTP metrics endpoint
+                       (default http://127.0.0.1:8428/opentelemetry/v1/metrics)
+      --header K=V     extra HTTP header for the push; repeatable
+      --timeout DUR    bound on the whole run, e.g. 5s or 2500ms (default 5s)
+      --dry-run        print what would be pushed, push nothing
+      --format FMT     table (default) or json, for --dry-run and list
+  -h, --help           this text
+      --version        print the version
+
+Exit codes: 0 ok, 1 collection or push failed (a partial collection is still pushed),
+2 usage or configuration error. See README.md for the environment variables.`;
+
+export interface ParsedArgs {
+  readonly command: 'run' | 'list' | 'help' | 'version';
+  readonly flags: FlagValues;
+  readonly dryRun: boolean;
+  readonly format: OutputFormat;
+}
+
+const VALUE_FLAGS: Record<string, keyof FlagValues | 'format'> = {
+  '--config': 'config',
+  '--unit': 'units',
+  '-u': 'units',
+  '--host': 'host',
+  '--endpoint': 'endpoint',
+  '--header': 'headers',
+  '--timeout': 'timeout',
+  '--format': 'format',
+};
+
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  let command: ParsedArgs['command'] | undefined;
+  const flags: { -readonly [K in keyof FlagValues]: FlagValues[K] } = {};
+  const units: string[] = [];
+  const headers: string[] = [];
+  let dryRun = false;
+  let format: OutputFormat = 'table';
+  let scope: Scope | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const target = VALUE_FLAGS[name];
+    if (target) {
+      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined) throw usageError(`${name} needs a value`);
+      if (target === 'units') units.push(value);
+      else if (target === 'headers') headers.push(value);
+      else if (target === 'format') {
+        if (value !== 'table' && value !== 'json') throw usageError(`--format: ${JSON.stringify(value)} must be table or json`);
+        format = value;
+      } else flags[target] = value as never;
+      continue;
+    }
+    if (eq > 0) throw usageError(`${name} takes no value`);
+    switch (arg) {
+      case '--user':
+      case '--system': {
+        const s = arg === '--user' ? 'user' : 'system';
+        if (scope && scope !== s) throw usageError('--user and --system exclude each other');
+        scope = s;
+        break;
+      }
+      case '--dry-run':
+        dryRun = true;
+        break;
+      case '-h':
+      case '--help':
+        command = 'help';
+        break;
+      case '--version':
+        command = 'version';
+        break;
+      case 'run':
+      case 'list':
+      case 'help':
+        if (command && command !== 'help' && command !== 'version') throw usageError(`unexpected argument ${JSON.stringify(arg)}`);
+        command ??= arg;
+        break;
+      default:
+        throw usageError(
+          arg.startsWith('-') ? `unknown option ${arg} (see --help)` : `unknown command ${JSON.stringify(arg)} (see --help)`,
+        );
+    }
+  }
+  if (units.length > 0) flags.units = units;
+  if (headers.length > 0) flags.headers = headers;
+  if (scope) flags.scope = scope;
+  return { command: command ?? 'run', flags, dryRun, format };
+}
+
+function readFileIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw usageError(`${path}: cannot read (${code ?? describeError(error)})`);
+  }
+}
+
+function readClock(): { monotonic: number; realtime: number } {
+  // hrtime is CLOCK_MONOTONIC on Linux, the clock of systemd's *TimestampMonotonic.
+  return { monotonic: Number(process.hrtime.bigint() / 1000n) / 1e6, realtime: Date.now() / 1000 };
+}
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const log = createLog((line) => process.stderr.write(line), env.JOURNAL_STREAM !== undefined);
+  try {
+    const args = parseArgs(argv);
+    if (args.command === 'help') {
+      process.stdout.write(USAGE + '\n');
+      return EXIT.ok;
+    }
+    if (args.command === 'version') {
+      process.stdout.write(`systemd-heartbeat ${VERSION}\n`);
+      return EXIT.ok;
+    }
+    const config = resolveConfig({ flags: args.flags, env, hostname: hostname(), readFile: readFileIfExists });
+    const deadline = performance.now() + config.timeoutMs;
+    const remainingMs = (): number => deadline - performance.now();
+    // The push keeps a quarter of the budget (at most 2 s) for itself, whatever systemctl took.
+    const pushReserve = Math.min(2000, config.timeoutMs / 4);
+    const systemctl = createSystemctl({ scope: config.scope, timeoutMs: () => remainingMs() - pushReserve, env });
+    const deps: RunDeps = {
+      config,
+      run: systemctl,
+      readClock,
+      log,
+      print: (text) => process.stdout.write(text + '\n'),
+      remainingMs,
+    };
+    // The last line of defence for the time bound: whatever hangs, the run ends.
+    const guard = setTimeout(() => {
+      log.error(`run did not finish within ${config.timeoutMs} ms; exiting`);
+      process.exit(EXIT.failure);
+    }, config.timeoutMs + 500);
+    guard.unref();
+    if (args.command === 'list') return await listUnits(deps, args.format);
+    return await runOnce(deps, { dryRun: args.dryRun, format: args.format });
+  } catch (error) {
+    if (error instanceof HeartbeatError) {
+      log.error(error.message);
+      return error.exitCode;
+    }
+    log.error(`unexpected: ${describeError(error)}`);
+    return EXIT.failure;
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * One tick's reading of systemd: at most two systemctl calls whatever the number of units
+ * (list-units for globs and failed units, then one show). The systemctl edge is injected.
+ */
+import type { Clock, Snapshot } from '../metrics/observe.ts';
+import { describeError } from '../errors.ts';
+import { parseListUnitsJson, parseShowOutput, type ListedUnit } from './parse.ts';
+import { SHOW_PROPERTIES, toUnitStatus, type UnitStatus } from './unit.ts';
+
+/** Runs `systemctl <args>` (scope, environment and time bound are the edge's) and returns stdout. */
+export type RunSystemctl = (args: readonly string[]) => Promise<string>;
+
+/**
+ * One list-units call serves both glob expansion and the host's failed units. `--all` keeps
+ * inactive and not-found units that are in memory; like `systemctl list-units PATTERN`, a
+ * glob sees only units systemd has loaded (an unreferenced, disabled unit file is not listed).
+ */
+export const LIST_UNITS_ARGS = ['list-units', '--all', '--full', '--plain', '--no-legend', '--output=json'] as const;
+
+export function showArgs(units: readonly string[]): string[] {
+  // `--` so that a unit name can never be taken as an option.
+  return ['show', '--timestamp=unix', '-p', SHOW_PROPERTIES.join(','), '--', ...units];
+}
+
+export function isGlob(pattern: string): boolean {
+  return /[*?[]/.test(pattern);
+}
+
+/** fnmatch(3) with FNM_NOESCAPE, as systemctl matches unit patterns: a backslash is literal (`\x2d`). */
+export function globToRegExp(glob: string): RegExp {
+  let source = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i] as string;
+    if (c === '*') source += '.*';
+    else if (c === '?') source += '.';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 2);
+      if (end < 0) {
+        source += '\\[';
+        continue;
+      }
+      let body = glob.slice(i + 1, end);
+      const negate = body.startsWith('!') || body.startsWith('^');
+      if (negate) body = body.slice(1);
+      source += `[${negate ? '^' : ''}${body.replace(/[\\\]^]/g, '\\$&')}]`;
+      i = end;
+    } else source += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`);
+}
+
+/** Exact names in the order given, then each glob's matches in name order; no duplicates. */
+export function resolveAllowlist(patterns: readonly string[], listed: readonly ListedUnit[] | undefined): string[] {
+  const names = new Set<string>();
+  for (const pattern of patterns) {
+    if (!isGlob(pattern)) {
+      names.add(pattern);
+      continue;
+    }
+    const re = globToRegExp(pattern);
+    const matches = (listed ?? []).map((u) => u.unit).filter((u) => re.test(u));
+    for (const name of matches.sort()) names.add(name);
+  }
+  return [...names];
+}
+
+export interface Collection {
+  readonly snapshot: Snapshot;
+  /** What could not be read, one line each (also counted in systemd_heartbeat_collect_errors). */
+  readonly problems: readonly string[];
+  /** Glob patterns that matched no unit this tick. */
+  readonly emptyGlobs: readonly string[];
+  /** The raw statuses by allowlisted name, for `list` and dry-run. */
+  readonly statuses: ReadonlyMap<string, UnitStatus>;
+}
+
+export interface CollectOptions {
+  readonly patterns: readonly string[];
+  readonly host: string;
+  readonly run: RunSystemctl;
+  /** Both clocks, read after systemd answered so ages are not stale by the call's duration. */
+  readonly readClock: () => Clock;
+}
+
+/** Index show records by every name they answer to (Id and aliases in Names). */
+function indexByName(statuses: readonly UnitStatus[]): Map<string, UnitStatus> {
+  const byName = new Map<string, UnitStatus>();
+  for (const status of statuses) {
+    for (const name of [status.id, ...status.names]) if (name !== '' && !byName.has(name)) byName.set(name, status);
+  }
+  return byName;
+}
+
+export async function collect(options: CollectOptions): Promise<Collection> {
+  const started = options.readClock().monotonic;
+  const problems: string[] = [];
+
+  let listed: ListedUnit[] | undefined;
+  try {
+    listed = parseListUnitsJson(await options.run(LIST_UNITS_ARGS));
+    if (!listed) problems.push('systemctl list-units: output is not the expected JSON array');
+  } catch (error) {
+    problems.push(`systemctl list-units: ${describeError(error)}`);
+  }
+
+  const allowlist = resolveAllowlist(options.patterns, listed);
+  const emptyGlobs = options.patterns.filter((p) => isGlob(p) && !allowlist.some((u) => globToRegExp(p).test(u)));
+  const allowed = new Set(allowlist);
+  const failedListed = (listed ?? []).filter((u) => u.active === 'failed');
+  const failedOutside = failedListed.map((u) => u.unit).filter((u) => !allowed.has(u));
+
+  let byName = new Map<string, UnitStatus>();
+  const toShow = [...allowlist, ...failedOutside];
+  if (toShow.length > 0) {
+    try {
+      const output = await options.run(showArgs(toShow));
+      const now = options.readClock();
+      byName = indexByName(parseShowOutput(output).map((r) => toUnitStatus(r, now.realtime * 1000)));
+    } catch (error) {
+      problems.push(`systemctl show: ${describeError(error)}`);
+    }
+  }
+
+  const clock = options.readClock();
+  const units = allowlist.map((name) => ({ name, status: byName.get(name) }));
+  if (byName.size > 0) {
+    for (const { name, status } of units) if (!status) problems.push(`${name}: missing from systemctl show output`);
+  }
+  const statuses = new Map<string, UnitStatus>();
+  for (const { name, status } of units) if (status) statuses.set(name, status);
+
+  const snapshot: Snapshot = {
+    host: options.host,
+    clock,
+    units,
+    failedElsewhere: failedOutside.map((name) => ({ name, result: byName.get(name)?.result })),
+    failedCount: listed ? failedListed.length : undefined,
+    collectSeconds: Math.max(0, clock.monotonic - started),
+    errors: problems.length,
+  };
+  return { snapshot, problems, emptyGlobs, statuses };
+}

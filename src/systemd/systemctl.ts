@@ -1,0 +1,59 @@
+/**
+ * Edge: spawning systemctl. Bounded in time (the child is killed), in a C locale and UTC so
+ * the output parses the same everywhere, with no pager or colours.
+ */
+import { execFile } from 'node:child_process';
+import type { Scope } from '../config.ts';
+import { EXIT, HeartbeatError } from '../errors.ts';
+import type { RunSystemctl } from './collect.ts';
+
+export interface SystemctlOptions {
+  readonly scope: Scope;
+  /** The bound on the next call, in ms: what is left of the run's budget. sd-bus' own
+   * default (25 s) would outlast the 30 s period. */
+  readonly timeoutMs: () => number;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** What the child inherits: only what systemctl needs to find its bus. */
+function childEnv(env: SystemctlOptions['env']): Record<string, string> {
+  const out: Record<string, string> = {
+    LC_ALL: 'C',
+    // LastTriggerUSec ignores --timestamp=unix before systemd 259; in UTC its text parses exactly.
+    TZ: 'UTC',
+    SYSTEMD_PAGER: '',
+    SYSTEMD_COLORS: '0',
+    PATH: env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  };
+  for (const key of ['XDG_RUNTIME_DIR', 'DBUS_SESSION_BUS_ADDRESS', 'DBUS_SYSTEM_BUS_ADDRESS', 'SYSTEMD_BUS_TIMEOUT']) {
+    const value = env[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+export function createSystemctl(options: SystemctlOptions): RunSystemctl {
+  // A test and benchmark hook: replay recorded output through the real CLI (see README).
+  const binary = options.env.SYSTEMD_HEARTBEAT_SYSTEMCTL || 'systemctl';
+  const env = childEnv(options.env);
+  return (args) =>
+    new Promise((resolve, reject) => {
+      const timeoutMs = Math.max(1, Math.round(options.timeoutMs()));
+      execFile(
+        binary,
+        [`--${options.scope}`, '--no-pager', ...args],
+        { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' },
+        (error, stdout, stderr) => {
+          if (!error) return resolve(stdout);
+          const e = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string; code?: unknown };
+          const command = `${binary} ${args[0] ?? ''}`;
+          if (e.code === 'ENOENT') return reject(new HeartbeatError(EXIT.failure, `${command}: ${binary} not found on PATH`));
+          if (e.killed || e.signal === 'SIGKILL') {
+            return reject(new HeartbeatError(EXIT.failure, `${command}: no answer within ${timeoutMs} ms, killed`));
+          }
+          const detail = stderr.trim().split('\n')[0] || e.message;
+          reject(new HeartbeatError(EXIT.failure, `${command} exited with ${String(e.code)}: ${detail}`));
+        },
+      );
+    });
+}
