@@ -1,0 +1,48 @@
+/** Runs the built CLI (dist/systemd-heartbeat.cjs) as a process, the way systemd runs it. */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
+export const CLI = `${REPO}/dist/systemd-heartbeat.cjs`;
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+}
+
+export function assertBuilt(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does)`);
+}
+
+/** A clean environment like a systemd unit's, plus `env`; bounded by `timeoutMs`. */
+export function runCli(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<CliResult> {
+  assertBuilt();
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: performance.now() - started });
+    });
+  });
+}
+
+/** Real-stack tests skip where they cannot run, except under HEARTBEAT_REQUIRE_REAL=1 (CI). */
+export function skipReason(reason: string | undefined): string | undefined {
+  if (reason && process.env.HEARTBEAT_REQUIRE_REAL === '1') {
+    throw new Error(`HEARTBEAT_REQUIRE_REAL=1 but a real-stack test cannot run: ${reason}`);
+  }
+  return reason;
+}
