@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolveConfig, type FlagValues, type Scope } from './config.ts';
 import { EXIT, HeartbeatError, describeError, usageError } from './errors.ts';
-import { createLog } from './log.ts';
+import { createLog, type Log } from './log.ts';
 import { listUnits, runOnce, type OutputFormat, type RunDeps } from './commands/run.ts';
 import { createSystemctl } from './systemd/systemctl.ts';
 
@@ -37,6 +37,21 @@ Options:
 
 Exit codes: 0 ok, 1 collection or push failed (a partial collection is still pushed),
 2 usage or configuration error. See README.md for the environment variables.`;
+
+/** What a command with its own flags gets from the top level: no direct process access. */
+export interface CommandContext {
+  readonly env: NodeJS.ProcessEnv;
+  readonly log: Log;
+  /** Writes one chunk of text to stdout (add the newline yourself). */
+  readonly stdout: (text: string) => void;
+}
+
+/**
+ * Commands that parse their own flags, each in src/commands/<name>.ts. argv is what follows
+ * the command name. Register each with one line here and one line in USAGE.
+ */
+const SUBCOMMANDS: Record<string, (argv: readonly string[], ctx: CommandContext) => Promise<number>> = {
+};
 
 export interface ParsedArgs {
   readonly command: 'run' | 'list' | 'help' | 'version';
@@ -135,6 +150,10 @@ function readClock(): { monotonic: number; realtime: number } {
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const log = createLog((line) => process.stderr.write(line), env.JOURNAL_STREAM !== undefined);
   try {
+    const subcommand = argv[0] === undefined ? undefined : SUBCOMMANDS[argv[0]];
+    if (subcommand && Object.hasOwn(SUBCOMMANDS, argv[0] as string)) {
+      return await subcommand(argv.slice(1), { env, log, stdout: (text) => process.stdout.write(text) });
+    }
     const args = parseArgs(argv);
     if (args.command === 'help') {
       process.stdout.write(USAGE + '\n');
