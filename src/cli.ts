@@ -30,6 +30,8 @@ Options:
                        (default http://127.0.0.1:8428/opentelemetry/v1/metrics)
       --header K=V     extra HTTP header for the push; repeatable
       --timeout DUR    bound on the whole run, e.g. 5s or 2500ms (default 5s)
+      --state-dir PATH spool of unsent runs and remembered unit state
+                       (default /var/lib/systemd-heartbeat; --user: ~/.local/state/systemd-heartbeat)
       --dry-run        print what would be pushed, push nothing
       --format FMT     table (default) or json, for --dry-run and list
   -h, --help           this text
@@ -68,6 +70,7 @@ const VALUE_FLAGS: Record<string, keyof FlagValues | 'format'> = {
   '--endpoint': 'endpoint',
   '--header': 'headers',
   '--timeout': 'timeout',
+  '--state-dir': 'stateDir',
   '--format': 'format',
 };
 

@@ -17,6 +17,8 @@ export interface Config {
   readonly timeoutMs: number;
   /** The config file that was read, if any. */
   readonly configPath: string | undefined;
+  /** Where the spool of unsent runs and the remembered unit state live. */
+  readonly stateDir: string;
 }
 
 /** What the command line said; undefined = not given. */
@@ -28,6 +30,7 @@ export interface FlagValues {
   readonly endpoint?: string;
   readonly headers?: readonly string[];
   readonly timeout?: string;
+  readonly stateDir?: string;
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/systemd-heartbeat/config.json';
@@ -44,6 +47,7 @@ const FILE_KEYS = {
   endpoint: 'http(s) URL',
   headers: 'object of string values',
   timeoutSeconds: 'number of seconds',
+  stateDir: 'absolute path',
 } as const;
 
 export interface ConfigSources {
@@ -61,6 +65,7 @@ interface Partial {
   endpoint?: string;
   headers?: Record<string, string>;
   timeoutMs?: number;
+  stateDir?: string;
 }
 
 /**
@@ -119,6 +124,20 @@ export function parseTimeout(value: string, field: string, bareUnit: 's' | 'ms' 
     throw usageError(`${field}: ${JSON.stringify(value)} must be a duration between 100ms and 25s (e.g. 5s)`);
   }
   return ms;
+}
+
+/** The state directory by default: systemd's StateDirectory= for the unit, XDG for a user. */
+export function defaultStateDir(scope: Scope, env: ConfigSources['env']): string {
+  if (scope === 'system') return '/var/lib/systemd-heartbeat';
+  const base = env.XDG_STATE_HOME || `${env.HOME || '/root'}/.local/state`;
+  return `${base}/systemd-heartbeat`;
+}
+
+function validateStateDir(value: string, field: string): string {
+  if (!value.startsWith('/') || value.includes('\0')) {
+    throw usageError(`${field}: ${JSON.stringify(value)} must be an absolute path`);
+  }
+  return value.replace(/\/+$/, '') || '/';
 }
 
 function splitList(value: string): string[] {
@@ -198,6 +217,10 @@ function fromFile(text: string, path: string): Partial {
         if (typeof value !== 'number') throw usageError(`${field} must be a ${FILE_KEYS.timeoutSeconds}`);
         out.timeoutMs = parseTimeout(String(value), field, 's');
         break;
+      case 'stateDir':
+        if (typeof value !== 'string') throw usageError(`${field} must be an ${FILE_KEYS.stateDir}`);
+        out.stateDir = validateStateDir(value, field);
+        break;
       default:
         throw usageError(`config ${path}: unknown key "${key}" (known: ${Object.keys(FILE_KEYS).join(', ')})`);
     }
@@ -225,6 +248,13 @@ function fromEnv(env: ConfigSources['env']): Partial {
     ...parseHeaderList(env.OTEL_EXPORTER_OTLP_METRICS_HEADERS ?? '', 'OTEL_EXPORTER_OTLP_METRICS_HEADERS'),
   };
   if (Object.keys(headers).length > 0) out.headers = headers;
+  // systemd's StateDirectory= sets STATE_DIRECTORY (a colon-separated list: the first is ours).
+  const systemdState = env.STATE_DIRECTORY?.split(':')[0];
+  if (env.SYSTEMD_HEARTBEAT_STATE_DIR) {
+    out.stateDir = validateStateDir(env.SYSTEMD_HEARTBEAT_STATE_DIR, 'SYSTEMD_HEARTBEAT_STATE_DIR');
+  } else if (systemdState) {
+    out.stateDir = validateStateDir(systemdState, 'STATE_DIRECTORY');
+  }
   if (env.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT) {
     out.timeoutMs = parseTimeout(env.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT, 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', 'ms');
   } else if (env.OTEL_EXPORTER_OTLP_TIMEOUT) {
@@ -251,6 +281,7 @@ function fromFlags(flags: FlagValues): Partial {
     out.headers = Object.assign({}, ...flags.headers.map((h) => parseHeaderList(h, '--header')));
   }
   if (flags.timeout !== undefined) out.timeoutMs = parseTimeout(flags.timeout, '--timeout', 's');
+  if (flags.stateDir !== undefined) out.stateDir = validateStateDir(flags.stateDir, '--state-dir');
   return out;
 }
 
@@ -281,7 +312,9 @@ export function resolveConfig(sources: ConfigSources): Config {
   let endpoint = DEFAULT_ENDPOINT;
   let timeoutMs = DEFAULT_TIMEOUT_MS;
   const headers: Record<string, string> = {};
+  let stateDir: string | undefined;
   for (const layer of layers) {
+    stateDir = layer.stateDir ?? stateDir;
     units = layer.units ?? units;
     scope = layer.scope ?? scope;
     host = layer.host ?? host;
@@ -289,5 +322,14 @@ export function resolveConfig(sources: ConfigSources): Config {
     timeoutMs = layer.timeoutMs ?? timeoutMs;
     Object.assign(headers, layer.headers);
   }
-  return { units: [...new Set(units)], scope, host, endpoint, headers, timeoutMs, configPath: text === undefined ? undefined : path };
+  return {
+    units: [...new Set(units)],
+    scope,
+    host,
+    endpoint,
+    headers,
+    timeoutMs,
+    configPath: text === undefined ? undefined : path,
+    stateDir: stateDir ?? defaultStateDir(scope, sources.env),
+  };
 }

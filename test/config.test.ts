@@ -28,6 +28,7 @@ test('defaults', () => {
     headers: {},
     timeoutMs: 5000,
     configPath: undefined,
+    stateDir: '/var/lib/systemd-heartbeat',
   });
 });
 

@@ -1,6 +1,8 @@
 /** Runs the built CLI (dist/systemd-heartbeat.cjs) as a process, the way systemd runs it. */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
@@ -17,13 +19,21 @@ export function assertBuilt(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does)`);
 }
 
-/** A clean environment like a systemd unit's, plus `env`; bounded by `timeoutMs`. */
+/**
+ * A clean environment like a systemd unit's, plus `env`; bounded by `timeoutMs`. Unless `env`
+ * names one, each run gets its own empty state directory (removed afterwards), so tests never
+ * touch the host's /var/lib/systemd-heartbeat nor see each other's spool.
+ */
 export function runCli(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<CliResult> {
   assertBuilt();
   const started = performance.now();
-  return new Promise((resolve, reject) => {
+  const scratchState = env.SYSTEMD_HEARTBEAT_STATE_DIR ? undefined : mkdtempSync(join(tmpdir(), 'heartbeat-state-'));
+  const cleanup = (): void => {
+    if (scratchState) rmSync(scratchState, { recursive: true, force: true });
+  };
+  return new Promise<CliResult>((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...(scratchState ? { SYSTEMD_HEARTBEAT_STATE_DIR: scratchState } : {}), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -36,7 +46,7 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
       clearTimeout(timer);
       resolve({ code, stdout, stderr, ms: performance.now() - started });
     });
-  });
+  }).finally(cleanup);
 }
 
 /** Real-stack tests skip where they cannot run, except under HEARTBEAT_REQUIRE_REAL=1 (CI). */
