@@ -19,6 +19,9 @@ export interface Config {
   readonly configPath: string | undefined;
   /** Where the spool of unsent runs and the remembered unit state live. */
   readonly stateDir: string;
+  /** Bounds of the spool: runs older than this, or beyond this many bytes (oldest first), are dropped. */
+  readonly spoolMaxAgeSeconds: number;
+  readonly spoolMaxBytes: number;
 }
 
 /** What the command line said; undefined = not given. */
@@ -48,7 +51,12 @@ const FILE_KEYS = {
   headers: 'object of string values',
   timeoutSeconds: 'number of seconds',
   stateDir: 'absolute path',
+  spoolMaxAgeSeconds: 'positive number of seconds',
+  spoolMaxBytes: 'positive number of bytes',
 } as const;
+
+export const DEFAULT_SPOOL_MAX_AGE_SECONDS = 24 * 3600;
+export const DEFAULT_SPOOL_MAX_BYTES = 50 * 1024 * 1024;
 
 export interface ConfigSources {
   readonly flags: FlagValues;
@@ -66,6 +74,16 @@ interface Partial {
   headers?: Record<string, string>;
   timeoutMs?: number;
   stateDir?: string;
+  spoolMaxAgeSeconds?: number;
+  spoolMaxBytes?: number;
+}
+
+function positive(value: unknown, field: string, what: string): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) {
+    throw usageError(`${field}: ${JSON.stringify(value)} must be a ${what}`);
+  }
+  return n;
 }
 
 /**
@@ -217,6 +235,10 @@ function fromFile(text: string, path: string): Partial {
         if (typeof value !== 'number') throw usageError(`${field} must be a ${FILE_KEYS.timeoutSeconds}`);
         out.timeoutMs = parseTimeout(String(value), field, 's');
         break;
+      case 'spoolMaxAgeSeconds':
+      case 'spoolMaxBytes':
+        out[key] = positive(value, field, FILE_KEYS[key]);
+        break;
       case 'stateDir':
         if (typeof value !== 'string') throw usageError(`${field} must be an ${FILE_KEYS.stateDir}`);
         out.stateDir = validateStateDir(value, field);
@@ -254,6 +276,12 @@ function fromEnv(env: ConfigSources['env']): Partial {
     out.stateDir = validateStateDir(env.SYSTEMD_HEARTBEAT_STATE_DIR, 'SYSTEMD_HEARTBEAT_STATE_DIR');
   } else if (systemdState) {
     out.stateDir = validateStateDir(systemdState, 'STATE_DIRECTORY');
+  }
+  if (env.SYSTEMD_HEARTBEAT_SPOOL_MAX_AGE_SECONDS) {
+    out.spoolMaxAgeSeconds = positive(env.SYSTEMD_HEARTBEAT_SPOOL_MAX_AGE_SECONDS, 'SYSTEMD_HEARTBEAT_SPOOL_MAX_AGE_SECONDS', FILE_KEYS.spoolMaxAgeSeconds);
+  }
+  if (env.SYSTEMD_HEARTBEAT_SPOOL_MAX_BYTES) {
+    out.spoolMaxBytes = positive(env.SYSTEMD_HEARTBEAT_SPOOL_MAX_BYTES, 'SYSTEMD_HEARTBEAT_SPOOL_MAX_BYTES', FILE_KEYS.spoolMaxBytes);
   }
   if (env.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT) {
     out.timeoutMs = parseTimeout(env.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT, 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', 'ms');
@@ -313,7 +341,11 @@ export function resolveConfig(sources: ConfigSources): Config {
   let timeoutMs = DEFAULT_TIMEOUT_MS;
   const headers: Record<string, string> = {};
   let stateDir: string | undefined;
+  let spoolMaxAgeSeconds = DEFAULT_SPOOL_MAX_AGE_SECONDS;
+  let spoolMaxBytes = DEFAULT_SPOOL_MAX_BYTES;
   for (const layer of layers) {
+    spoolMaxAgeSeconds = layer.spoolMaxAgeSeconds ?? spoolMaxAgeSeconds;
+    spoolMaxBytes = layer.spoolMaxBytes ?? spoolMaxBytes;
     stateDir = layer.stateDir ?? stateDir;
     units = layer.units ?? units;
     scope = layer.scope ?? scope;
@@ -331,5 +363,7 @@ export function resolveConfig(sources: ConfigSources): Config {
     timeoutMs,
     configPath: text === undefined ? undefined : path,
     stateDir: stateDir ?? defaultStateDir(scope, sources.env),
+    spoolMaxAgeSeconds,
+    spoolMaxBytes,
   };
 }

@@ -29,6 +29,8 @@ test('defaults', () => {
     timeoutMs: 5000,
     configPath: undefined,
     stateDir: '/var/lib/systemd-heartbeat',
+    spoolMaxAgeSeconds: 86400,
+    spoolMaxBytes: 52428800,
   });
 });
 

@@ -4,9 +4,13 @@
  */
 import type { Config } from '../config.ts';
 import { EXIT, HeartbeatError, describeError } from '../errors.ts';
-import { pushOnce } from '../export/otlp.ts';
-import { toObservations, type Clock, type Observation } from '../metrics/observe.ts';
+import { deliver, pruneSpool } from '../export/deliver.ts';
+import { pushRuns } from '../export/otlp.ts';
+import { toObservations, type Clock, type Observation, type Remembered } from '../metrics/observe.ts';
+import { countStarts } from '../state/starts.ts';
+import { EMPTY_STATE, StateDir, type State } from '../state/store.ts';
 import { collect, type Collection, type RunSystemctl } from '../systemd/collect.ts';
+import type { Run } from '../export/otlp.ts';
 import type { Log } from '../log.ts';
 
 export interface RunDeps {
@@ -50,9 +54,56 @@ export function formatTable(observations: readonly Observation[], host: string):
   return [`# host=${host}, ${observations.length} observations`, line('METRIC', 'VALUE', 'LABELS'), ...rows.map((r) => line(...r))].join('\n');
 }
 
+/** The state directory, locked when no other run holds it; undefined (logged) when unusable. */
+function openState(deps: RunDeps, lock: boolean): { dir: StateDir | undefined; state: State } {
+  let dir: StateDir;
+  try {
+    dir = StateDir.open(deps.config.stateDir);
+  } catch (error) {
+    deps.log.warning(
+      `state directory ${deps.config.stateDir} unusable (${describeError(error)}): a failed push loses its run, and systemd_unit_starts_total is not kept`,
+    );
+    return { dir: undefined, state: EMPTY_STATE };
+  }
+  try {
+    if (lock && !dir.tryLock()) deps.log.info('another run holds the state directory: no backlog replay this time');
+  } catch (error) {
+    deps.log.warning(`state directory ${deps.config.stateDir}: cannot take the lock (${describeError(error)})`);
+  }
+  const { state, problem } = dir.readState();
+  if (problem) deps.log.warning(`state directory ${deps.config.stateDir}: ${problem}`);
+  return { dir, state };
+}
+
 export async function runOnce(deps: RunDeps, options: { dryRun: boolean; format: OutputFormat }): Promise<number> {
   const collection = await collectAndReport(deps);
-  const observations = toObservations(collection.snapshot);
+  // A dry run reads the state but changes nothing: no lock, no pruning, no counting.
+  const { dir, state } = openState(deps, !options.dryRun);
+  try {
+    return await finishRun(deps, options, collection, dir, state);
+  } finally {
+    dir?.unlock();
+  }
+}
+
+async function finishRun(
+  deps: RunDeps,
+  options: { dryRun: boolean; format: OutputFormat },
+  collection: Collection,
+  dir: StateDir | undefined,
+  state: State,
+): Promise<number> {
+  const nowMs = collection.snapshot.clock.realtime * 1000;
+  const limits = { maxAgeSeconds: deps.config.spoolMaxAgeSeconds, maxBytes: deps.config.spoolMaxBytes };
+  const pruned = dir?.locked ? pruneSpool(dir, nowMs, limits, deps.log) : undefined;
+  const units = dir?.locked || options.dryRun ? countStarts(state.units, collection.snapshot.units) : state.units;
+  let spoolDropped = state.spoolDropped + (pruned?.dropped ?? 0);
+  const remembered: Remembered | undefined = dir && {
+    starts: Object.fromEntries(Object.entries(units).map(([unit, memory]) => [unit, memory.starts])),
+    spooledRuns: pruned?.waiting ?? dir.list().entries.length,
+    spoolDropped,
+  };
+  const observations = toObservations(collection.snapshot, remembered);
   if (options.dryRun) {
     if (options.format === 'json') {
       const { host, clock } = collection.snapshot;
@@ -61,11 +112,21 @@ export async function runOnce(deps: RunDeps, options: { dryRun: boolean; format:
       deps.print(formatTable(observations, deps.config.host));
     }
   } else {
-    await pushOnce(observations, {
-      endpoint: deps.config.endpoint,
-      headers: deps.config.headers,
-      timeoutMs: Math.max(1, deps.remainingMs()),
-    });
+    const push = (runs: readonly Run[], timeoutMs: number): Promise<void> =>
+      pushRuns(runs, { endpoint: deps.config.endpoint, headers: deps.config.headers, timeoutMs });
+    const run = { collectedAt: collection.snapshot.clock.realtime, observations };
+    try {
+      const delivered = await deliver(run, { push, state: dir, log: deps.log, remainingMs: deps.remainingMs });
+      spoolDropped += delivered.dropped;
+    } finally {
+      if (dir?.locked) {
+        try {
+          dir.writeState({ units, spoolDropped });
+        } catch (error) {
+          deps.log.warning(`state directory ${deps.config.stateDir}: cannot save state (${describeError(error)})`);
+        }
+      }
+    }
   }
   if (collection.problems.length > 0) {
     throw new HeartbeatError(

@@ -36,8 +36,18 @@ class OneShotReader extends MetricReader {
   protected override async onShutdown(): Promise<void> {}
 }
 
-/** The observations as OTLP ResourceMetrics, stamped with the collection time. */
-export async function toResourceMetrics(observations: readonly Observation[]): Promise<ResourceMetrics> {
+/** One run's observations and the Unix time (seconds) they were collected. */
+export interface Run {
+  readonly collectedAt: number;
+  readonly observations: readonly Observation[];
+}
+
+/**
+ * The run as OTLP ResourceMetrics, every data point stamped with the collection time (not the
+ * push time): a run replayed from the spool keeps its original timestamps.
+ */
+export async function toResourceMetrics(run: Run): Promise<ResourceMetrics> {
+  const { observations } = run;
   const reader = new OneShotReader();
   // An explicit empty resource: the default one would put service.name and telemetry.sdk.*
   // labels on every series. `host` is a data point label like every other.
@@ -65,14 +75,45 @@ export async function toResourceMetrics(observations: readonly Observation[]): P
   );
   const { resourceMetrics, errors } = await reader.collect();
   if (errors.length > 0) throw new HeartbeatError(EXIT.failure, `collecting metrics failed: ${String(errors[0])}`);
-  return resourceMetrics;
+  const seconds = Math.floor(run.collectedAt);
+  const time: [number, number] = [seconds, Math.round((run.collectedAt - seconds) * 1e9)];
+  return {
+    ...resourceMetrics,
+    scopeMetrics: resourceMetrics.scopeMetrics.map((scope) => ({
+      ...scope,
+      metrics: scope.metrics.map(
+        (metric) =>
+          ({
+            ...metric,
+            dataPoints: metric.dataPoints.map((point) => ({ ...point, startTime: time, endTime: time })),
+          }) as typeof metric,
+      ),
+    })),
+  };
+}
+
+/** Several runs as one request: the same metric may appear once per run, each with its own time. */
+export async function toBatch(runs: readonly Run[]): Promise<ResourceMetrics> {
+  const parts = await Promise.all(runs.map(toResourceMetrics));
+  const [first] = parts;
+  if (!first) throw new Error('toBatch: no runs');
+  return {
+    resource: first.resource,
+    scopeMetrics: [
+      {
+        scope: first.scopeMetrics[0]?.scope ?? { name: 'systemd-heartbeat' },
+        metrics: parts.flatMap((p) => p.scopeMetrics.flatMap((s) => s.metrics)),
+      },
+    ],
+  };
 }
 
 /** ExportResultCode.SUCCESS, without importing @opentelemetry/core for one constant. */
 const SUCCESS = 0;
 
-export async function pushOnce(observations: readonly Observation[], options: PushOptions): Promise<void> {
-  const resourceMetrics = await toResourceMetrics(observations);
+/** One OTLP request carrying the runs, oldest first; throws a HeartbeatError when it is not accepted. */
+export async function pushRuns(runs: readonly Run[], options: PushOptions): Promise<void> {
+  const resourceMetrics = await toBatch(runs);
   const exporter = new OTLPMetricExporter({
     url: options.endpoint,
     headers: { ...options.headers },
@@ -80,7 +121,38 @@ export async function pushOnce(observations: readonly Observation[], options: Pu
   });
   const result = await new Promise<{ code: number; error?: Error }>((resolve) => exporter.export(resourceMetrics, resolve));
   if (result.code !== SUCCESS) {
-    const reason = result.error?.message?.replace(/\s+/g, ' ').trim() || 'export failed';
-    throw new HeartbeatError(EXIT.failure, `push to ${redactUrl(options.endpoint)} failed: ${reason}`);
+    throw new PushError(`push to ${redactUrl(options.endpoint)} failed: ${describePushError(result.error)}`, httpStatus(result.error));
   }
+}
+
+/** A refused or failed push; `status` is the HTTP status when the receiver answered one. */
+export class PushError extends HeartbeatError {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+  ) {
+    super(EXIT.failure, message);
+  }
+}
+
+function httpStatus(error: Error | undefined): number | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** One line: the HTTP status and the start of the receiver's answer, or the network error. */
+function describePushError(error: Error | undefined): string {
+  if (!error) return 'export failed';
+  const status = httpStatus(error);
+  const oneLine = (text: string): string => text.replace(/\s+/g, ' ').trim();
+  if (status !== undefined) {
+    const body = oneLine(String((error as { data?: unknown }).data ?? '')).slice(0, 200);
+    return `HTTP ${status}${error.message ? ` ${oneLine(error.message)}` : ''}${body ? `: ${body}` : ''}`;
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  if (error.message === 'Export failed with retryable status') {
+    // The SDK drops the status of 429/502/503/504 answers after retrying them.
+    return 'the receiver kept answering a retryable status (429, 502, 503 or 504)';
+  }
+  return `${code && !error.message.includes(code) ? `${code} ` : ''}${oneLine(error.message) || 'export failed'}`;
 }

@@ -46,6 +46,21 @@ export const UNIT_RESTART_COUNT = define({
   help: 'Automatic restarts systemd made (Restart=); resets on a manual start or reset-failed.',
 });
 
+/**
+ * Every start the exporter saw, Restart= or not: a new InvocationID (or InactiveExitTimestamp)
+ * since the previous run counts one. NRestarts misses manual restarts and timer re-runs and
+ * resets on a manual start; this one is remembered in the state directory and never resets.
+ * At most one start per unit per run: starts between two runs are seen as one.
+ */
+export const UNIT_STARTS = define({
+  name: 'systemd_unit_starts_total',
+  type: 'counter',
+  unit: '1',
+  labels: ['unit', 'host'],
+  source: 'InvocationID, InactiveExitTimestampMonotonic (compared with the previous run)',
+  help: 'Starts seen since the exporter first watched the unit (a new InvocationID between two runs counts one, so at most one per run); kept in the state directory, so it survives reboots and never resets.',
+});
+
 export const UNIT_LAST_EXIT_STATUS = define({
   name: 'systemd_unit_last_exit_status',
   type: 'gauge',
@@ -146,9 +161,28 @@ export const HEARTBEAT_COLLECT_ERRORS = define({
   help: 'Reads that failed in this run (a systemctl call, or a unit missing from its output); each is also logged.',
 });
 
+export const HEARTBEAT_SPOOLED_RUNS = define({
+  name: 'systemd_heartbeat_spooled_runs',
+  type: 'gauge',
+  unit: '1',
+  labels: ['host'],
+  source: 'the exporter (state directory)',
+  help: 'Earlier runs waiting in the spool to be pushed, as seen when this run started (0 when all arrived).',
+});
+
+export const HEARTBEAT_SPOOL_DROPPED = define({
+  name: 'systemd_heartbeat_spool_dropped_runs_total',
+  type: 'counter',
+  unit: '1',
+  labels: ['host'],
+  source: 'the exporter (state directory)',
+  help: 'Runs dropped from the spool unsent: beyond the age or size limit, or unreadable (torn, corrupt). Each drop is also logged.',
+});
+
 export const METRICS = [
   UNIT_ACTIVE,
   UNIT_RESTART_COUNT,
+  UNIT_STARTS,
   UNIT_LAST_EXIT_STATUS,
   UNIT_SECONDS_SINCE_ACTIVE,
   UNIT_LOADED,
@@ -160,6 +194,8 @@ export const METRICS = [
   HEARTBEAT_COLLECT_DURATION,
   HEARTBEAT_UNITS,
   HEARTBEAT_COLLECT_ERRORS,
+  HEARTBEAT_SPOOLED_RUNS,
+  HEARTBEAT_SPOOL_DROPPED,
 ] as const satisfies readonly MetricDefinition[];
 
 export type MetricName = (typeof METRICS)[number]['name'];

@@ -9,6 +9,8 @@ import {
   HEARTBEAT_COLLECT_DURATION,
   HEARTBEAT_COLLECT_ERRORS,
   HEARTBEAT_LAST_RUN,
+  HEARTBEAT_SPOOL_DROPPED,
+  HEARTBEAT_SPOOLED_RUNS,
   HEARTBEAT_UNITS,
   TIMER_INTERVAL,
   TIMER_LAST_TRIGGER,
@@ -18,6 +20,7 @@ import {
   UNIT_LOADED,
   UNIT_RESTART_COUNT,
   UNIT_SECONDS_SINCE_ACTIVE,
+  UNIT_STARTS,
   type MetricName,
 } from './definitions.ts';
 
@@ -44,6 +47,15 @@ export interface Snapshot {
   readonly failedCount: number | undefined;
   readonly collectSeconds: number;
   readonly errors: number;
+}
+
+/** What the state directory adds to a run; absent when there is no usable state directory. */
+export interface Remembered {
+  /** systemd_unit_starts_total per allowlisted unit. */
+  readonly starts: Readonly<Record<string, number>>;
+  /** Runs waiting in the spool, and runs ever dropped from it. */
+  readonly spooledRuns: number;
+  readonly spoolDropped: number;
 }
 
 const ACTIVE_STATES = new Set(['active', 'reloading']);
@@ -77,7 +89,7 @@ function lastTriggerTimestamp(status: UnitStatus, clock: Clock): number | undefi
   return timer.lastTriggerRealtime;
 }
 
-export function toObservations(snapshot: Snapshot): Observation[] {
+export function toObservations(snapshot: Snapshot, remembered?: Remembered): Observation[] {
   const { host, clock } = snapshot;
   const out: Observation[] = [];
   const push = (name: MetricName, labels: Record<string, string>, value: number): void => {
@@ -95,6 +107,8 @@ export function toObservations(snapshot: Snapshot): Observation[] {
     if (age !== undefined) push(UNIT_SECONDS_SINCE_ACTIVE.name, { unit }, age);
     if (unitType(unit) === 'service' || unitType(status.id) === 'service') {
       if (status.nRestarts !== undefined) push(UNIT_RESTART_COUNT.name, { unit }, status.nRestarts);
+      const starts = remembered && Object.hasOwn(remembered.starts, unit) ? remembered.starts[unit] : undefined;
+      if (starts !== undefined) push(UNIT_STARTS.name, { unit }, starts);
       if (status.execMainStatus !== undefined) push(UNIT_LAST_EXIT_STATUS.name, { unit }, status.execMainStatus);
     }
     if (status.timer) {
@@ -113,5 +127,9 @@ export function toObservations(snapshot: Snapshot): Observation[] {
   push(HEARTBEAT_COLLECT_DURATION.name, {}, snapshot.collectSeconds);
   push(HEARTBEAT_UNITS.name, {}, snapshot.units.filter((u) => u.status !== undefined).length);
   push(HEARTBEAT_COLLECT_ERRORS.name, {}, snapshot.errors);
+  if (remembered) {
+    push(HEARTBEAT_SPOOLED_RUNS.name, {}, remembered.spooledRuns);
+    push(HEARTBEAT_SPOOL_DROPPED.name, {}, remembered.spoolDropped);
+  }
   return out;
 }
