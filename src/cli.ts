@@ -8,6 +8,7 @@ import { resolveConfig, type FlagValues, type Scope } from './config.ts';
 import { EXIT, HeartbeatError, describeError, usageError } from './errors.ts';
 import { createLog, type Log } from './log.ts';
 import { listUnits, runOnce, type OutputFormat, type RunDeps } from './commands/run.ts';
+import { installCommand, uninstallCommand } from './commands/install.ts';
 import { createSystemctl } from './systemd/systemctl.ts';
 
 declare const HEARTBEAT_VERSION: string | undefined;
@@ -18,6 +19,8 @@ export const USAGE = `Usage: systemd-heartbeat [run|list|help] [options]
 Commands:
   run (default)        collect the allowlisted units once, push once over OTLP, exit
   list                 print the resolved allowlist with each unit's load and active state
+  install              write and enable the systemd service + timer (see install --help)
+  uninstall            disable and remove them, leaving no file behind (see uninstall --help)
   help                 this text
 
 Options:
@@ -53,6 +56,8 @@ export interface CommandContext {
  * the command name. Register each with one line here and one line in USAGE.
  */
 const SUBCOMMANDS: Record<string, (argv: readonly string[], ctx: CommandContext) => Promise<number>> = {
+  install: (argv, ctx) => installCommand(argv, ctx, { entry: process.argv[1], execPath: process.execPath, cwd: process.cwd() }),
+  uninstall: (argv, ctx) => uninstallCommand(argv, ctx),
 };
 
 export interface ParsedArgs {

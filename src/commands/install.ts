@@ -1,0 +1,562 @@
+/**
+ * `install` / `uninstall`: the service + timer for the system manager (or, with --user, the
+ * user manager), a copy of the running bundle at a stable path, daemon-reload and
+ * `enable --now` on the timer. Pure middle: rendering the units and planning the paths and
+ * systemctl calls; thin edge: the InstallIO functions (files, systemctl), injected like
+ * collect.ts's RunSystemctl so tests run both commands into a temporary root.
+ */
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { posix } from 'node:path';
+import type { CommandContext } from '../cli.ts';
+import { defaultStateDir, type Scope } from '../config.ts';
+import { EXIT, HeartbeatError, describeError, usageError } from '../errors.ts';
+import { createSystemctl } from '../systemd/systemctl.ts';
+import type { RunSystemctl } from '../systemd/collect.ts';
+
+export const SERVICE = 'systemd-heartbeat.service';
+export const TIMER = 'systemd-heartbeat.timer';
+export const BUNDLE_NAME = 'systemd-heartbeat.cjs';
+export const DEFAULT_INTERVAL_SECONDS = 30;
+/**
+ * The system unit's token, looked up by systemd 252 in /etc/credstore/, /run/credstore/,
+ * /usr/lib/credstore/ (and the manager's own received credentials). A relative
+ * LoadCredential= source that is missing is skipped; an absolute one fails the unit
+ * (execute.c load_credential(): missing_ok is false for absolute paths), and
+ * `SetCredential=otlp-token:` (an empty fallback) is refused as invalid syntax by 252.
+ */
+export const CREDSTORE_NAME = 'systemd-heartbeat.otlp-token';
+/** A test hook like DESTDIR: every path install/uninstall touches is below it. */
+export const INSTALL_ROOT_ENV = 'SYSTEMD_HEARTBEAT_INSTALL_ROOT';
+
+/** Start-to-exit bound of one run; the exporter's own --timeout (default 5 s) stays below it. */
+const TIMEOUT_START_SEC = 15;
+
+export const INSTALL_USAGE = `Usage: systemd-heartbeat install [--user] [--interval 30s] [--config PATH] [--dry-run]
+
+Copies this bundle to a stable path, writes ${SERVICE} and ${TIMER} (system:
+/etc/systemd/system, --user: ~/.config/systemd/user), runs daemon-reload and
+enable --now on the timer. Without a working systemctl the files are still written and
+the commands to run are printed.
+
+  --user           install for the user manager (systemctl --user) instead of the system
+  --system         install for the system manager (default)
+  --interval DUR   how often the timer fires: 30s (default), 2s, 5min, 1h
+  --config PATH    the config file the service reads (absolute after resolving)
+  --dry-run        print the files and commands, write and run nothing
+  -h, --help       this text`;
+
+export const UNINSTALL_USAGE = `Usage: systemd-heartbeat uninstall [--user] [--dry-run]
+
+Disables and stops the timer, removes the unit files, the installed bundle and the
+exporter's state directory, runs daemon-reload. Your config file, environment file and
+token are left in place (and listed).
+
+  --user           the user manager's install
+  --system         the system manager's install (default)
+  --dry-run        print what would be removed and run, change nothing
+  -h, --help       this text`;
+
+// ---------------------------------------------------------------- pure: rendering
+
+/**
+ * One ExecStart= word. systemd splits on whitespace, honours quotes and C escapes, expands
+ * `%` specifiers and `$VAR`: a path with any of these is quoted and `%`/`$` are doubled.
+ */
+export function quoteExecArg(arg: string): string {
+  if (arg === '' || /[\x00-\x1f\x7f]/.test(arg)) {
+    throw usageError(`${JSON.stringify(arg)} cannot be written into a unit file (empty or control characters)`);
+  }
+  const specifiersEscaped = arg.replace(/%/g, '%%').replace(/\$/g, '$$$$');
+  if (/^[A-Za-z0-9_/.+,:=@%$-]+$/.test(arg)) return specifiersEscaped;
+  return `"${specifiersEscaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** `30s`, `2s`, `5min`, `5m`, `1h`, bare seconds -> whole seconds, 1 s to 24 h. */
+export function parseInterval(value: string, field = '--interval'): number {
+  const m = /^(\d+)\s*(s|sec|m|min|h)?$/.exec(value.trim());
+  const unit = m?.[2] ?? 's';
+  const seconds = m ? Number(m[1]) * (unit.startsWith('h') ? 3600 : unit.startsWith('m') ? 60 : 1) : NaN;
+  if (!(Number.isInteger(seconds) && seconds >= 1 && seconds <= 86_400)) {
+    throw usageError(`${field}: ${JSON.stringify(value)} must be a whole number of seconds, minutes or hours from 1s to 24h (e.g. 30s)`);
+  }
+  return seconds;
+}
+
+export interface ServiceOptions {
+  readonly scope: Scope;
+  /** Absolute path of the node binary (process.execPath when installing). */
+  readonly nodePath: string;
+  /** Absolute path of the installed bundle. */
+  readonly bundlePath: string;
+  /** Passed as --config when given. */
+  readonly configPath?: string | undefined;
+  /** User units only: a token file to load as the otlp-token credential (rendered only when it exists). */
+  readonly userTokenPath?: string | undefined;
+}
+
+function execStart(o: ServiceOptions): string {
+  // No V8 flags on this line: each one costs ~8 ms per run (it disables node's code cache).
+  const words = [o.nodePath, o.bundlePath, ...(o.configPath ? ['--config', o.configPath] : [])];
+  return `ExecStart=${words.map(quoteExecArg).join(' ')}`;
+}
+
+/**
+ * The system service: a dynamic user that can read unit state over D-Bus (no privilege needed)
+ * and nothing else. `systemd-analyze security --offline=true` rates it 1.1 on systemd 252
+ * (test/units.test.ts fails above 1.5); what is left is the network it needs (PrivateNetwork,
+ * AF_INET, no IP allow list since the endpoint is configurable), MemoryDenyWriteExecute (V8's
+ * JIT needs executable pages it wrote), and the rtc device ProtectClock= itself allows.
+ */
+function systemServiceBody(o: ServiceOptions): string[] {
+  return [
+    execStart(o),
+    `TimeoutStartSec=${TIMEOUT_START_SEC}s`,
+    'SyslogIdentifier=systemd-heartbeat',
+    '# KEY=value lines: SYSTEMD_HEARTBEAT_UNITS, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, ... (README)',
+    'EnvironmentFile=-/etc/default/systemd-heartbeat',
+    `# Bearer token for the push, if /etc/credstore/${CREDSTORE_NAME} exists (a missing one is skipped)`,
+    `LoadCredential=otlp-token:${CREDSTORE_NAME}`,
+    'StateDirectory=systemd-heartbeat',
+    'DynamicUser=yes',
+    'CapabilityBoundingSet=',
+    'AmbientCapabilities=',
+    'NoNewPrivileges=yes',
+    'ProtectSystem=strict',
+    'ProtectHome=yes',
+    'PrivateTmp=yes',
+    'PrivateDevices=yes',
+    'PrivateUsers=yes',
+    'PrivateMounts=yes',
+    'ProtectClock=yes',
+    'ProtectHostname=yes',
+    'ProtectKernelLogs=yes',
+    'ProtectKernelModules=yes',
+    'ProtectKernelTunables=yes',
+    'ProtectControlGroups=yes',
+    'ProtectProc=invisible',
+    'ProcSubset=pid',
+    'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6',
+    'RestrictNamespaces=yes',
+    'RestrictRealtime=yes',
+    'RestrictSUIDSGID=yes',
+    'LockPersonality=yes',
+    'RemoveIPC=yes',
+    'UMask=0077',
+    'SystemCallArchitectures=native',
+    'SystemCallFilter=@system-service',
+    'SystemCallFilter=~@privileged @resources',
+    'SystemCallErrorNumber=EPERM',
+  ];
+}
+
+/**
+ * The user service: the user manager cannot switch users, and mount-namespace sandboxing
+ * (ProtectSystem=, PrivateTmp=, ...) needs unprivileged user namespaces there, so only the
+ * seccomp-based settings apply. The host label gets `/user-<name>` so a system and a user
+ * exporter on one host push distinct series (EnvironmentFile= overrides Environment=).
+ */
+function userServiceBody(o: ServiceOptions): string[] {
+  return [
+    execStart(o),
+    `TimeoutStartSec=${TIMEOUT_START_SEC}s`,
+    'SyslogIdentifier=systemd-heartbeat',
+    'Environment=SYSTEMD_HEARTBEAT_SCOPE=user',
+    'Environment=SYSTEMD_HEARTBEAT_HOST=%H/user-%u',
+    'EnvironmentFile=-%E/systemd-heartbeat/environment',
+    ...(o.userTokenPath ? [`LoadCredential=otlp-token:${o.userTokenPath}`] : []),
+    'NoNewPrivileges=yes',
+    'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6',
+    'RestrictNamespaces=yes',
+    'RestrictRealtime=yes',
+    'RestrictSUIDSGID=yes',
+    'LockPersonality=yes',
+    'UMask=0077',
+    'SystemCallArchitectures=native',
+    'SystemCallFilter=@system-service',
+    'SystemCallFilter=~@privileged @resources',
+    'SystemCallErrorNumber=EPERM',
+  ];
+}
+
+export function renderService(o: ServiceOptions): string {
+  const body = o.scope === 'system' ? systemServiceBody(o) : userServiceBody(o);
+  return [
+    '# Written by `systemd-heartbeat install`; `systemd-heartbeat uninstall` removes it.',
+    '# Local changes: `systemctl edit` (a drop-in survives reinstalling).',
+    '[Unit]',
+    'Description=systemd-heartbeat: push unit health to VictoriaMetrics once',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    ...body,
+    '',
+  ].join('\n');
+}
+
+export function renderTimer(o: { readonly intervalSeconds: number }): string {
+  const every = `${o.intervalSeconds}s`;
+  return [
+    '# Written by `systemd-heartbeat install`; `systemd-heartbeat uninstall` removes it.',
+    '[Unit]',
+    `Description=systemd-heartbeat every ${every}`,
+    '',
+    '[Timer]',
+    // Measured from the service's last start, so a slow run delays the next instead of
+    // queueing behind it; a monotonic timer already past its OnBootSec= fires when started,
+    // so `enable --now` runs the service at once. Persistent= only applies to OnCalendar=.
+    `OnBootSec=${every}`,
+    `OnUnitActiveSec=${every}`,
+    // The default AccuracySec=1min would smear a 30 s period.
+    'AccuracySec=1s',
+    '',
+    '[Install]',
+    'WantedBy=timers.target',
+    '',
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------- pure: paths and plans
+
+export interface Layout {
+  readonly scope: Scope;
+  /** Where systemd reads the units (unprefixed, as the manager sees it). */
+  readonly unitDir: string;
+  readonly libDir: string;
+  readonly bundlePath: string;
+  /** The symlink `enable` makes; uninstall removes it even when systemctl cannot. */
+  readonly wantsLink: string;
+  /** Created by systemd (StateDirectory=) or the exporter; removed by uninstall. */
+  readonly stateDirs: readonly string[];
+  /** The operator's files: never written or removed, listed by uninstall. */
+  readonly operatorFiles: readonly string[];
+  /** User units: the token file LoadCredential= reads when it exists. */
+  readonly userTokenPath: string | undefined;
+}
+
+export function layoutFor(scope: Scope, env: Readonly<Record<string, string | undefined>>): Layout {
+  if (scope === 'system') {
+    const unitDir = '/etc/systemd/system';
+    const libDir = '/usr/local/lib/systemd-heartbeat';
+    return {
+      scope,
+      unitDir,
+      libDir,
+      bundlePath: `${libDir}/${BUNDLE_NAME}`,
+      wantsLink: `${unitDir}/timers.target.wants/${TIMER}`,
+      // DynamicUser=yes keeps StateDirectory= under /var/lib/private with a symlink beside it.
+      stateDirs: ['/var/lib/systemd-heartbeat', '/var/lib/private/systemd-heartbeat'],
+      operatorFiles: [
+        '/etc/default/systemd-heartbeat',
+        '/etc/systemd-heartbeat/config.json',
+        `/etc/credstore/${CREDSTORE_NAME}`,
+        `${unitDir}/${SERVICE}.d`,
+      ],
+      userTokenPath: undefined,
+    };
+  }
+  const home = env.HOME;
+  if (!home || !home.startsWith('/')) throw usageError('--user: HOME must be set to an absolute path');
+  const configHome = env.XDG_CONFIG_HOME?.startsWith('/') ? env.XDG_CONFIG_HOME : `${home}/.config`;
+  const unitDir = `${configHome}/systemd/user`;
+  const libDir = `${home}/.local/lib/systemd-heartbeat`;
+  return {
+    scope,
+    unitDir,
+    libDir,
+    bundlePath: `${libDir}/${BUNDLE_NAME}`,
+    wantsLink: `${unitDir}/timers.target.wants/${TIMER}`,
+    // No StateDirectory= for the user unit: systemd 252 puts it under $XDG_CONFIG_HOME.
+    stateDirs: [defaultStateDir('user', env)],
+    operatorFiles: [
+      `${configHome}/systemd-heartbeat/environment`,
+      `${configHome}/systemd-heartbeat/otlp-token`,
+      `${unitDir}/${SERVICE}.d`,
+    ],
+    userTokenPath: `${configHome}/systemd-heartbeat/otlp-token`,
+  };
+}
+
+/** `systemctl [--user] ARGS` as an operator would type it. */
+export function manualCommand(scope: Scope, args: readonly string[]): string {
+  return ['systemctl', ...(scope === 'user' ? ['--user'] : []), ...args].join(' ');
+}
+
+export const INSTALL_COMMANDS: readonly (readonly string[])[] = [['daemon-reload'], ['enable', '--now', TIMER]];
+export const UNINSTALL_COMMANDS: readonly (readonly string[])[] = [['disable', '--now', TIMER], ['stop', SERVICE]];
+export const AFTER_UNINSTALL_COMMANDS: readonly (readonly string[])[] = [['daemon-reload'], ['reset-failed', SERVICE, TIMER]];
+
+/** Paths a system service cannot see: ProtectHome=yes hides these, PrivateTmp=yes replaces these. */
+const HIDDEN_FROM_SYSTEM_SERVICE = ['/home', '/root', '/run/user', '/tmp', '/var/tmp'];
+
+export function hiddenFromSystemService(path: string): string | undefined {
+  return HIDDEN_FROM_SYSTEM_SERVICE.find((p) => path === p || path.startsWith(`${p}/`));
+}
+
+// ---------------------------------------------------------------- the edge
+
+export interface InstallIO {
+  exists(path: string): boolean;
+  writeFile(path: string, content: string): void;
+  copyFile(from: string, to: string): void;
+  mkdirp(path: string): void;
+  /** A file or symlink; no-op when absent. Returns whether something was removed. */
+  removeFile(path: string): boolean;
+  removeTree(path: string): boolean;
+  /** Removes the directory when empty; returns whether it did. */
+  removeDirIfEmpty(path: string): boolean;
+  /** Mode bits of a file, undefined when absent. */
+  mode(path: string): number | undefined;
+  readonly systemctl: RunSystemctl;
+}
+
+/** Real files below `root` ('' = /), and the given systemctl. */
+export function createFsIO(root: string, systemctl: RunSystemctl): InstallIO {
+  const at = (p: string): string => (root ? posix.join(root, p) : p);
+  const wrap = <T>(what: string, path: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const hint = code === 'EACCES' || code === 'EPERM' ? ' (a system install needs root; or use --user)' : '';
+      throw new HeartbeatError(EXIT.failure, `${what} ${at(path)}: ${code ?? describeError(error)}${hint}`);
+    }
+  };
+  return {
+    exists: (p) => existsSync(at(p)) || isSymlink(at(p)),
+    writeFile: (p, content) =>
+      wrap('cannot write', p, () => {
+        writeFileSync(at(p), content, { mode: 0o644 });
+        chmodSync(at(p), 0o644);
+      }),
+    copyFile: (from, to) =>
+      wrap('cannot copy to', to, () => {
+        if (sameFile(from, at(to))) return; // re-running install from the installed copy
+        copyFileSync(from, at(to));
+        chmodSync(at(to), 0o644);
+      }),
+    mkdirp: (p) => wrap('cannot create', p, () => void mkdirSync(at(p), { recursive: true, mode: 0o755 })),
+    removeFile: (p) =>
+      wrap('cannot remove', p, () => {
+        if (!isSymlink(at(p)) && !existsSync(at(p))) return false;
+        unlinkSync(at(p));
+        return true;
+      }),
+    removeTree: (p) =>
+      wrap('cannot remove', p, () => {
+        if (!isSymlink(at(p)) && !existsSync(at(p))) return false;
+        rmSync(at(p), { recursive: true, force: true });
+        return true;
+      }),
+    removeDirIfEmpty: (p) =>
+      wrap('cannot remove', p, () => {
+        if (!existsSync(at(p)) || readdirSync(at(p)).length > 0) return false;
+        rmdirSync(at(p));
+        return true;
+      }),
+    mode: (p) => {
+      try {
+        return statSync(at(p)).mode & 0o7777;
+      } catch {
+        return undefined;
+      }
+    },
+    systemctl,
+  };
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    const [sa, sb] = [statSync(a), statSync(b)];
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------- commands
+
+interface InstallArgs {
+  scope: Scope;
+  intervalSeconds: number;
+  configPath: string | undefined;
+  dryRun: boolean;
+  help: boolean;
+}
+
+export function parseInstallArgs(argv: readonly string[], command: 'install' | 'uninstall'): InstallArgs {
+  const out: InstallArgs = { scope: 'system', intervalSeconds: DEFAULT_INTERVAL_SECONDS, configPath: undefined, dryRun: false, help: false };
+  let scope: Scope | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (command === 'install' && (name === '--interval' || name === '--config')) {
+      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined || value === '') throw usageError(`${name} needs a value`);
+      if (name === '--interval') out.intervalSeconds = parseInterval(value);
+      else out.configPath = value;
+      continue;
+    }
+    if (eq > 0) throw usageError(`${command}: ${name} takes no value`);
+    if (arg === '--user' || arg === '--system') {
+      const s = arg === '--user' ? 'user' : 'system';
+      if (scope && scope !== s) throw usageError('--user and --system exclude each other');
+      scope = s;
+    } else if (arg === '--dry-run') out.dryRun = true;
+    else if (arg === '-h' || arg === '--help') out.help = true;
+    else throw usageError(`${command}: unknown ${arg.startsWith('-') ? 'option' : 'argument'} ${JSON.stringify(arg)} (see ${command} --help)`);
+  }
+  if (scope) out.scope = scope;
+  return out;
+}
+
+export interface InstallRuntime {
+  /** The running entry point (process.argv[1]): the bundle to copy. */
+  readonly entry: string | undefined;
+  /** The node binary (process.execPath) for ExecStart=. */
+  readonly execPath: string;
+  readonly cwd: string;
+  /** Replaces the real files + systemctl edge (tests). */
+  readonly io?: InstallIO;
+}
+
+function defaultIO(scope: Scope, env: NodeJS.ProcessEnv): InstallIO {
+  // enable --now waits for the start job of the timer only; 25 s is sd-bus' own default.
+  return createFsIO(env[INSTALL_ROOT_ENV] ?? '', createSystemctl({ scope, timeoutMs: () => 25_000, env }));
+}
+
+/** Runs each command in order, stopping at the first failure; returns the failure, if any. */
+async function runAll(io: InstallIO, commands: readonly (readonly string[])[]): Promise<string | undefined> {
+  for (const args of commands) {
+    try {
+      await io.systemctl(args);
+    } catch (error) {
+      return describeError(error);
+    }
+  }
+  return undefined;
+}
+
+export async function installCommand(argv: readonly string[], ctx: CommandContext, rt: InstallRuntime): Promise<number> {
+  const args = parseInstallArgs(argv, 'install');
+  if (args.help) {
+    ctx.stdout(INSTALL_USAGE + '\n');
+    return EXIT.ok;
+  }
+  const layout = layoutFor(args.scope, ctx.env);
+  const configPath = args.configPath === undefined ? undefined : posix.resolve(rt.cwd, args.configPath);
+  if (args.scope === 'system') {
+    for (const [what, path] of [['--config', configPath], ['the node binary', rt.execPath]] as const) {
+      const hidden = path && hiddenFromSystemService(path);
+      if (hidden) {
+        throw usageError(
+          `${what} ${path} is under ${hidden}, which the system service cannot see (ProtectHome=yes, PrivateTmp=yes): ` +
+            (what === '--config' ? 'put it under /etc/systemd-heartbeat/' : 'install node system-wide (e.g. /usr/bin/node) or use --user'),
+        );
+      }
+    }
+  }
+  const io = rt.io ?? defaultIO(args.scope, ctx.env);
+  const userTokenPath = layout.userTokenPath && io.exists(layout.userTokenPath) ? layout.userTokenPath : undefined;
+  const files = [
+    { path: `${layout.unitDir}/${SERVICE}`, content: renderService({ scope: args.scope, nodePath: rt.execPath, bundlePath: layout.bundlePath, configPath, userTokenPath }) },
+    { path: `${layout.unitDir}/${TIMER}`, content: renderTimer({ intervalSeconds: args.intervalSeconds }) },
+  ];
+  const commands = INSTALL_COMMANDS.map((c) => manualCommand(args.scope, c));
+
+  if (args.dryRun) {
+    ctx.stdout(`# would copy ${rt.entry ?? '(the running bundle)'} to ${layout.bundlePath}\n`);
+    for (const f of files) ctx.stdout(`# ${f.path}\n${f.content}\n`);
+    ctx.stdout(`# then run:\n${commands.join('\n')}\n`);
+    return EXIT.ok;
+  }
+
+  const entry = rt.entry;
+  if (!entry || !entry.endsWith('.cjs') || !posix.isAbsolute(entry)) {
+    throw usageError(`install copies the built bundle: run it as \`node dist/${BUNDLE_NAME} install\` (npm run build makes it)`);
+  }
+  if (configPath && !io.exists(configPath)) ctx.log.warning(`--config ${configPath} does not exist yet: each run will fail until it does`);
+  if (configPath && args.scope === 'system' && ((io.mode(configPath) ?? 0o644) & 0o004) === 0) {
+    ctx.log.warning(`--config ${configPath} is not world-readable: the service's dynamic user cannot read it (chmod o+r)`);
+  }
+
+  io.mkdirp(layout.libDir);
+  io.copyFile(entry, layout.bundlePath);
+  io.mkdirp(layout.unitDir);
+  for (const f of files) io.writeFile(f.path, f.content);
+  ctx.stdout(`installed ${layout.bundlePath}\nwrote ${files.map((f) => f.path).join('\nwrote ')}\n`);
+
+  const failure = await runAll(io, INSTALL_COMMANDS);
+  if (failure) {
+    ctx.log.error(`systemctl failed: ${failure}`);
+    ctx.stdout(`The unit files are written but not active. Run:\n${commands.map((c) => `  ${c}`).join('\n')}\n`);
+  } else {
+    ctx.stdout(`enabled and started ${TIMER} (every ${args.intervalSeconds}s): ${manualCommand(args.scope, ['list-timers', TIMER])}\n`);
+  }
+  if (args.scope === 'user') {
+    ctx.stdout(`On a headless host the user manager only runs while you are logged in; keep it running with:\n  loginctl enable-linger ${ctx.env.USER ?? ctx.env.LOGNAME ?? '$USER'}\n`);
+  }
+  return failure ? EXIT.failure : EXIT.ok;
+}
+
+export async function uninstallCommand(argv: readonly string[], ctx: CommandContext, rt: Pick<InstallRuntime, 'io'> = {}): Promise<number> {
+  const args = parseInstallArgs(argv, 'uninstall');
+  if (args.help) {
+    ctx.stdout(UNINSTALL_USAGE + '\n');
+    return EXIT.ok;
+  }
+  const layout = layoutFor(args.scope, ctx.env);
+  const files = [`${layout.unitDir}/${TIMER}`, `${layout.unitDir}/${SERVICE}`, layout.wantsLink, layout.bundlePath];
+  const before = UNINSTALL_COMMANDS.map((c) => manualCommand(args.scope, c));
+  const after = AFTER_UNINSTALL_COMMANDS.map((c) => manualCommand(args.scope, c));
+  if (args.dryRun) {
+    ctx.stdout(`# would run:\n${before.join('\n')}\n# would remove:\n${[...files, layout.libDir, ...layout.stateDirs].join('\n')}\n# then run:\n${after.join('\n')}\n`);
+    return EXIT.ok;
+  }
+  const io = rt.io ?? defaultIO(args.scope, ctx.env);
+
+  // Stop first so no run starts while the files go; a timer that is not loaded is no failure.
+  const problems: string[] = [];
+  for (const c of UNINSTALL_COMMANDS) {
+    const failure = await runAll(io, [c]);
+    if (failure && !/not loaded|does not exist/i.test(failure)) problems.push(failure);
+  }
+  const removed: string[] = [];
+  for (const f of files) if (io.removeFile(f)) removed.push(f);
+  if (io.removeDirIfEmpty(`${layout.unitDir}/timers.target.wants`)) removed.push(`${layout.unitDir}/timers.target.wants`);
+  if (io.removeDirIfEmpty(layout.libDir)) removed.push(layout.libDir);
+  for (const d of layout.stateDirs) if (io.removeTree(d)) removed.push(d);
+  const failure = await runAll(io, AFTER_UNINSTALL_COMMANDS.slice(0, 1));
+  if (failure) problems.push(failure);
+  else await runAll(io, AFTER_UNINSTALL_COMMANDS.slice(1)); // nothing to reset is fine
+
+  ctx.stdout(removed.length > 0 ? `removed ${removed.join('\nremoved ')}\n` : 'nothing was installed\n');
+  const kept = layout.operatorFiles.filter((f) => io.exists(f));
+  if (kept.length > 0) ctx.stdout(`left in place (yours): ${kept.join(', ')}\n`);
+  if (problems.length > 0) {
+    for (const p of problems) ctx.log.error(`systemctl failed: ${p}`);
+    ctx.stdout(`The files are removed; to finish, run:\n${[...before, ...after].map((c) => `  ${c}`).join('\n')}\n`);
+    return EXIT.failure;
+  }
+  return EXIT.ok;
+}
