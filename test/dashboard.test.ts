@@ -1,0 +1,279 @@
+/**
+ * The Grafana dashboard (dashboards/systemd-heartbeat.json):
+ *   - is exactly what scripts/build-dashboard.ts generates (tsc checks that against
+ *     @grafana/schema's dashboard model), and has the shape Grafana needs to import it;
+ *   - uses only metrics and labels that src/metrics/definitions.ts defines;
+ *   - every query, interpolated the way Grafana does it, returns data from a real
+ *     VictoriaMetrics that received real pushes from the built exporter (recorded systemd 252
+ *     output replayed, test/support/dashboard-data.ts).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { METRICS, findMetric } from '../src/metrics/definitions.ts';
+import { DASHBOARD_PATH, DASHBOARD_UID, renderDashboardJson } from '../scripts/build-dashboard.ts';
+import { skipReason } from './support/cli.ts';
+import { HOSTS, pushHistory, type History } from './support/dashboard-data.ts';
+import {
+  extractQueries,
+  interpolate,
+  parseLabelValues,
+  referencedVariables,
+  timeVariables,
+  type ExtractedQuery,
+  type VariableState,
+} from './support/grafana.ts';
+import { startVictoria, victoriaUnavailable, type Labels, type Victoria } from './support/victoria.ts';
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const text = readFileSync(DASHBOARD_PATH, 'utf8');
+const dashboard = JSON.parse(text) as Json;
+const queries = extractQueries(dashboard);
+const variables = ((dashboard.templating as Json).list as Json[]).filter(isObject);
+const DS_REF = { type: 'prometheus', uid: '${datasource}' };
+
+/** Grafana's core panel plugins this dashboard may use (no plugin to install). */
+const CORE_PANELS = new Set(['row', 'stat', 'timeseries', 'state-timeline', 'table', 'text', 'gauge', 'bargauge', 'status-history']);
+
+describe('dashboard JSON', () => {
+  test('is the output of scripts/build-dashboard.ts (run it after changing the generator)', () => {
+    assert.equal(text, renderDashboardJson());
+  });
+
+  test('has the shape Grafana 10-12 imports: uid, schemaVersion, grid, panels, targets', () => {
+    assert.equal(dashboard.uid, DASHBOARD_UID);
+    assert.equal(typeof dashboard.title, 'string');
+    assert.ok(Number.isInteger(dashboard.schemaVersion) && (dashboard.schemaVersion as number) >= 36 && (dashboard.schemaVersion as number) <= 41);
+    assert.equal(dashboard.id ?? null, null, 'no instance-specific numeric id');
+    const panels = dashboard.panels as Json[];
+    assert.ok(Array.isArray(panels) && panels.length > 0);
+    const ids = new Set<number>();
+    const cells = new Set<string>();
+    for (const p of panels) {
+      assert.ok(CORE_PANELS.has(String(p.type)), `panel type ${String(p.type)} is a core panel`);
+      assert.ok(Number.isInteger(p.id) && !ids.has(p.id as number), `panel id ${String(p.id)} unique`);
+      ids.add(p.id as number);
+      const g = p.gridPos as Record<string, number>;
+      for (const k of ['x', 'y', 'w', 'h']) assert.ok(Number.isInteger(g[k]) && (g[k] as number) >= 0, `${String(p.title)}: gridPos.${k}`);
+      assert.ok((g.x as number) + (g.w as number) <= 24 && (g.w as number) > 0 && (g.h as number) > 0, `${String(p.title)} fits the 24-column grid`);
+      for (let x = g.x as number; x < (g.x as number) + (g.w as number); x++) {
+        for (let y = g.y as number; y < (g.y as number) + (g.h as number); y++) {
+          assert.ok(!cells.has(`${x},${y}`), `${String(p.title)} overlaps another panel at ${x},${y}`);
+          cells.add(`${x},${y}`);
+        }
+      }
+      assert.deepEqual(p.datasource, DS_REF, `${String(p.title)} uses the datasource variable`);
+      if (p.type === 'row') {
+        assert.equal(p.collapsed, false);
+        assert.deepEqual(p.panels, [], 'an expanded row keeps its panels at the top level');
+        if (p.repeat !== undefined) assert.ok(variables.some((v) => v.name === p.repeat && v.multi === true), 'a row repeats over a multi-value variable');
+        continue;
+      }
+      const targets = p.targets as Json[];
+      assert.ok(Array.isArray(targets) && targets.length > 0, `${String(p.title)} has queries`);
+      const refIds = new Set<string>();
+      for (const t of targets) {
+        assert.ok(typeof t.refId === 'string' && /^[A-Z]$/.test(t.refId) && !refIds.has(t.refId), `${String(p.title)}: refId`);
+        refIds.add(t.refId as string);
+        assert.ok(typeof t.expr === 'string' && t.expr.trim() !== '', `${String(p.title)} ${String(t.refId)}: expr`);
+        assert.deepEqual(t.datasource, DS_REF, `${String(p.title)} ${String(t.refId)} uses the datasource variable`);
+        assert.ok(t.instant === true || t.range === true, `${String(p.title)} ${String(t.refId)}: instant or range`);
+      }
+      assert.ok(isObject(p.fieldConfig) && isObject((p.fieldConfig as Json).defaults) && Array.isArray((p.fieldConfig as Json).overrides));
+    }
+  });
+
+  test('no datasource uid is hard-coded anywhere: every reference is ${datasource}', () => {
+    let refs = 0;
+    const walk = (v: unknown): void => {
+      if (Array.isArray(v)) v.forEach(walk);
+      else if (isObject(v)) {
+        for (const [k, child] of Object.entries(v)) {
+          if (k === 'datasource') {
+            refs++;
+            assert.deepEqual(child, DS_REF);
+          } else walk(child);
+        }
+      }
+    };
+    walk(dashboard);
+    assert.ok(refs >= queries.length, 'every target carries its datasource');
+    assert.ok(!/"uid":\s*"(?!\$\{datasource\}|systemd-heartbeat")/.test(text), 'no other uid in the JSON');
+  });
+
+  test('variables: datasource (prometheus), host and unit multi-select with All, from label values', () => {
+    const byName = new Map(variables.map((v) => [v.name, v]));
+    const ds = byName.get('datasource');
+    assert.equal(ds?.type, 'datasource');
+    assert.equal(ds?.query, 'prometheus');
+    for (const name of ['host', 'unit']) {
+      const v = byName.get(name);
+      assert.equal(v?.type, 'query', name);
+      assert.equal(v?.multi, true, name);
+      assert.equal(v?.includeAll, true, name);
+      assert.deepEqual(v?.datasource, DS_REF, name);
+      assert.ok(parseLabelValues(String(v?.query)), `${name} is a label_values() query`);
+    }
+    assert.ok(queries.some((q) => q.repeat === 'unit'), 'a row repeats per unit');
+  });
+
+  test('every metric and label a query uses is defined in src/metrics/definitions.ts', () => {
+    const exprs = [...queries.map((q) => q.target.expr), ...variables.filter((v) => v.type === 'query').map((v) => String(v.query))];
+    const used = new Set<string>();
+    for (const expr of exprs) {
+      const names = [...expr.matchAll(/\b(systemd_[a-z0-9_]+)\b/g)].map((m) => m[1] as string);
+      assert.ok(names.length > 0, `${expr} uses a systemd-heartbeat metric`);
+      for (const name of names) {
+        const def = findMetric(name);
+        assert.ok(def, `${name} (in ${expr}) is defined`);
+        used.add(name);
+      }
+      // Labels in matchers, by/on clauses and label_values() must be labels of the metrics used.
+      const known = new Set(names.flatMap((n) => findMetric(n)?.labels ?? []));
+      const labels = [
+        ...[...expr.matchAll(/([a-z_]+)\s*=~?\s*"/g)].map((m) => m[1] as string),
+        ...[...expr.matchAll(/\b(?:by|on)\s*\(([^)]*)\)/g)].flatMap((m) => (m[1] as string).split(',').map((s) => s.trim())),
+        ...(parseLabelValues(expr) ? [parseLabelValues(expr)?.label as string] : []),
+      ];
+      for (const label of labels) assert.ok(known.has(label), `label ${label} in ${expr} belongs to ${names.join(', ')}`);
+      for (const legend of [...(queries.find((q) => q.target.expr === expr)?.target.legendFormat ?? '').matchAll(/\{\{(\w+)\}\}/g)]) {
+        assert.ok(known.has(legend[1] as string), `legend label ${legend[1]} exists on ${names.join(', ')}`);
+      }
+    }
+    assert.ok(used.size >= 8, `the dashboard shows most metrics (${[...used].join(', ')})`);
+    assert.ok(METRICS.length > 0);
+  });
+
+  test('panels the issue asks for are there', () => {
+    const titles = new Set(queries.map((q) => q.panelTitle));
+    for (const t of ['Failed units now', 'Units not loaded', 'Restarts in range', 'Stale timers', 'Exporter heartbeat age', 'Failed units now (with Result)']) {
+      assert.ok(titles.has(t), t);
+      assert.ok(queries.some((q) => q.panelTitle === t && q.repeat === undefined), `${t} is in the overview`);
+    }
+    for (const t of ['State and sub-state', 'Seconds since active', 'Restart count (NRestarts)', 'Restarts per interval', 'Last exit status, Result, LoadState']) {
+      assert.ok(queries.some((q) => q.panelTitle === t && q.repeat === 'unit'), `${t} is in the per-unit row`);
+    }
+    const threshold = queries.find((q) => q.panelTitle === 'Seconds since active' && q.target.expr.includes('systemd_timer_interval_seconds'));
+    assert.match(threshold?.target.expr ?? '', /^2 \* /, "the timer's 2x-interval threshold is drawn");
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+/** The data source's scrape interval in the test: the pushes are 2 s apart, not 30 s. */
+const TEST_SCRAPE_INTERVAL_MS = 1000;
+const reason = skipReason(victoriaUnavailable());
+
+describe('dashboard queries against a real VictoriaMetrics fed by the real exporter', { skip: reason }, () => {
+  let vm: Victoria;
+  let history: History;
+  let vars: Record<string, VariableState>;
+  let evalMs: number;
+  let fromMs: number;
+
+  before(async () => {
+    vm = await startVictoria();
+    history = await pushHistory(vm);
+    // The dashboard's time range: from a little before the first push to just after the last.
+    fromMs = history.fromMs - 10_000;
+    evalMs = history.toMs + 1000;
+    vars = await resolveVariables();
+  });
+  after(async () => {
+    await vm?.stop();
+  });
+
+  /** Variables in dashboard order, each query interpolated with the ones before it (host -> unit). */
+  async function resolveVariables(): Promise<Record<string, VariableState>> {
+    const out: Record<string, VariableState> = {};
+    for (const v of variables) {
+      if (v.type !== 'query') continue;
+      const lv = parseLabelValues(interpolate(String(v.query), out, {}));
+      assert.ok(lv?.match, `${String(v.name)}: label_values with a selector`);
+      const values = [...new Set((await vm.series(lv.match, fromMs, evalMs)).map((s) => s[lv.label]).filter((x): x is string => !!x))].sort();
+      // Grafana's All without allValue: every option, as one regex.
+      out[String(v.name)] = { multi: v.multi === true, includeAll: v.includeAll === true, values };
+    }
+    return out;
+  }
+
+  async function run(q: ExtractedQuery, overrides: Record<string, VariableState> = {}): Promise<Array<{ metric: Labels; values: number[] }>> {
+    const t = timeVariables({ fromMs, toMs: evalMs, maxDataPoints: 1000, scrapeIntervalMs: TEST_SCRAPE_INTERVAL_MS });
+    const expr = interpolate(q.target.expr, { ...vars, ...overrides }, t.builtins);
+    assert.doesNotMatch(expr, /\$/, `nothing left uninterpolated in ${expr}`);
+    if (q.target.instant) return (await vm.query(expr, evalMs)).map((s) => ({ metric: s.metric, values: [s.value] }));
+    const matrix = await vm.queryRange(expr, fromMs, evalMs, `${t.stepMs / 1000}s`);
+    return matrix.map((s) => ({ metric: s.metric, values: s.values }));
+  }
+
+  const only = (name: string, value: string): Record<string, VariableState> => ({
+    [name]: { multi: true, includeAll: true, values: [value] },
+  });
+
+  test('host and unit variables list what the exporter pushed', () => {
+    assert.deepEqual(vars.host?.values, [...history.hosts].sort());
+    for (const unit of ['hb-ok.service', 'hb-crashloop.service', 'hb-tick.timer', 'hb-stale.timer', 'does-not-exist.service']) {
+      assert.ok(vars.unit?.values.includes(unit), `${unit} gets a row`);
+    }
+    assert.ok(!vars.unit?.values.includes('hb-failed.service'), 'a failed unit outside the allowlist gets no row (it is in the table)');
+  });
+
+  test('every panel query returns at least one series with All hosts and units selected', async () => {
+    assert.ok(queries.length >= 12);
+    for (const q of queries) {
+      for (const name of referencedVariables(q.target.expr)) {
+        assert.ok(name.startsWith('__') || vars[name], `${q.panelTitle}: variable ${name} exists`);
+      }
+      const series = await run(q);
+      assert.ok(series.length > 0, `${q.panelTitle} ${q.target.refId}: ${q.target.expr} returned no series`);
+      assert.ok(series.some((s) => s.values.some((v) => Number.isFinite(v))), `${q.panelTitle} ${q.target.refId}: only NaN`);
+    }
+  });
+
+  test('a repeated row shows its own unit: the crash-looping service and the timer', async () => {
+    const row = queries.filter((q) => q.repeat === 'unit');
+    const service = only('unit', 'hb-crashloop.service');
+    for (const q of row.filter((r) => !r.target.expr.includes('systemd_timer_'))) {
+      const series = await run(q, service);
+      assert.ok(series.length > 0, `${q.panelTitle} ${q.target.refId} for hb-crashloop.service`);
+      assert.ok(series.every((s) => s.metric.unit === undefined || s.metric.unit === 'hb-crashloop.service'), 'only that unit');
+    }
+    const timer = only('unit', 'hb-tick.timer');
+    for (const q of row.filter((r) => r.panelTitle === 'Seconds since active' || r.panelTitle === 'State and sub-state')) {
+      const series = await run(q, timer);
+      assert.ok(series.length > 0, `${q.panelTitle} ${q.target.refId} for hb-tick.timer`);
+    }
+  });
+
+  test('the numbers tell what systemd recorded', async () => {
+    const value = async (title: string, overrides: Record<string, VariableState> = {}): Promise<Array<{ metric: Labels; values: number[] }>> => {
+      const q = queries.find((x) => x.panelTitle === title);
+      assert.ok(q, title);
+      return run(q, overrides);
+    };
+    const last = (s: { values: number[] } | undefined): number | undefined => s?.values[s.values.length - 1];
+    assert.equal(last((await value('Failed units now'))[0]), 2, 'hb-failed.service on each of the two hosts');
+    assert.equal(last((await value('Units not loaded'))[0]), 1, 'does-not-exist.service on kai-server');
+    // hb-tick.timer (2 s interval) stopped triggering after step 3: by the last step it is older than 4 s on both hosts.
+    assert.equal(last((await value('Stale timers'))[0]), 2);
+    // NRestarts went 4 -> 7 over the pushes; VictoriaMetrics' increase() counts from the first sample.
+    const restarts = last((await value('Restarts in range'))[0]) ?? NaN;
+    assert.ok(restarts >= 3 && restarts <= 7, `restarts in range ${restarts}`);
+    const table = await value('Failed units now (with Result)');
+    assert.deepEqual(
+      table.map((s) => `${s.metric.host} ${s.metric.unit} ${s.metric.result}`).sort(),
+      ['edge-1 hb-failed.service exit-code', 'kai-server hb-failed.service exit-code'],
+    );
+    const ages = await value('Exporter heartbeat age');
+    assert.deepEqual(ages.map((s) => s.metric.host).sort(), Object.keys(HOSTS).sort());
+    for (const s of ages) assert.ok((last(s) ?? Infinity) < 120, `${s.metric.host} pushed recently`);
+    const states = await value('State and sub-state', only('unit', 'hb-crashloop.service'));
+    assert.deepEqual([...new Set(states.map((s) => s.metric.sub_state))].sort(), ['auto-restart', 'running'], 'both recorded states show');
+    const counts = await value('Restart count (NRestarts)', only('unit', 'hb-crashloop.service'));
+    const seen = counts.flatMap((s) => s.values);
+    assert.equal(Math.min(...seen), 4);
+    assert.equal(Math.max(...seen), 7);
+  });
+});
