@@ -391,7 +391,13 @@ export async function bootSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   launcher.stdout.on('data', append);
   launcher.stderr.on('data', append);
   launcher.stdin.on('error', () => {});
-  const exited = new Promise<void>((resolve) => launcher.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    launcher.once('exit', () => {
+      // the open stdin pipe would keep the test process alive after the sandbox is gone
+      launcher.stdin.destroy();
+      resolve();
+    }),
+  );
 
   const describeExit = (): string | undefined =>
     launcherExited(owned) ? `the sandbox launcher exited (${launcher.exitCode ?? launcher.signalCode}):\n${output.trim()}` : undefined;
@@ -417,11 +423,11 @@ export async function bootSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
       if (owned.systemdPid !== undefined && isAlive(owned.systemdPid, owned.systemdStart)) {
         await exec(['systemctl', 'exit', '0'], { timeoutMs: STOP_TIMEOUT_MS });
       }
-      if (!(await Promise.race([exited.then(() => true), sleep(STOP_TIMEOUT_MS).then(() => false)]))) {
+      if (!(await within(exited, STOP_TIMEOUT_MS))) {
         signalOwned(owned, 'SIGKILL'); // PID 1 of the namespace: the kernel kills the rest
-        if (!(await Promise.race([exited.then(() => true), sleep(KILL_TIMEOUT_MS).then(() => false)])) && launcher.pid !== undefined) {
+        if (!(await within(exited, KILL_TIMEOUT_MS)) && launcher.pid !== undefined) {
           process.kill(launcher.pid, 'SIGKILL');
-          await Promise.race([exited, sleep(KILL_TIMEOUT_MS)]);
+          await within(exited, KILL_TIMEOUT_MS);
         }
       }
       let left: string[] = [];
@@ -522,6 +528,13 @@ export async function bootSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   return sandbox;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** true once `promise` settled, false after ms; the timer does not outlive the answer. */
+function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    void promise.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
 }
