@@ -68,6 +68,16 @@ const HOST = 'host=~"$host"';
 const HOST_UNIT = 'host=~"$host", unit=~"$unit"';
 const sel = (metric: string, matchers: string): string => `${metric}{${matchers}}`;
 
+/**
+ * Only the series of each unit's newest push. A label that carries a state (result,
+ * load_state) starts a new series when the state changes, and an instant query still sees the
+ * old one for the lookback (5 min): without this a recovered unit would stay "failed" in the
+ * table and show two Results. Every series of one push has the same timestamp.
+ */
+function latest(selector: string, stateLabel: string): string {
+  return `(${selector} and on (unit, host, ${stateLabel}) (timestamp(${selector}) == on (unit, host) group_left max by (unit, host) (timestamp(${selector}))))`;
+}
+
 type Thresholds = NonNullable<NonNullable<FieldConfigSource['defaults']>['thresholds']>;
 function thresholds(...steps: Array<[number | null, string]>): Thresholds {
   return { mode: 'absolute' as Thresholds['mode'], steps: steps.map(([value, color]) => ({ value, color })) };
@@ -160,13 +170,14 @@ function overview(): Array<Panel | RowPanel> {
       description: 'Allowlisted units whose LoadState is not "loaded" (not-found, masked, bad-setting, error): a typo or a removed unit file.',
       type: 'stat',
       gridPos: { x: 4, y, w: 4, h: 5 },
-      targets: [target('A', `sum(1 - ${sel(UNIT_LOADED.name, HOST)})`, 'not loaded', 'instant')],
+      targets: [target('A', `sum(1 - ${latest(sel(UNIT_LOADED.name, HOST), 'load_state')})`, 'not loaded', 'instant')],
       fieldConfig: { defaults: { unit: 'none', decimals: 0, thresholds: thresholds([null, 'green'], [1, 'orange']) }, overrides: [] },
       options: statOptions('value'),
     }),
     panel({
       title: 'Restarts in range',
-      description: 'Automatic restarts (NRestarts) of allowlisted services during the selected time range; increase() sees through a reset by a manual start.',
+      description:
+        'Automatic restarts (NRestarts) of allowlisted services during the selected time range; increase() sees through a reset by a manual start. A unit first seen inside the range counts from 0 (VictoriaMetrics).',
       type: 'stat',
       gridPos: { x: 8, y, w: 4, h: 5 },
       targets: [target('A', `sum(increase(${sel(UNIT_RESTART_COUNT.name, HOST)}[$__range]))`, 'restarts', 'instant')],
@@ -215,7 +226,7 @@ function overview(): Array<Panel | RowPanel> {
         'Every unit systemd reports as failed on the selected hosts, with its Result (exit-code, signal, core-dump, timeout, start-limit-hit, oom-kill, ...).',
       type: 'table',
       gridPos: { x: 0, y: y + 5, w: 24, h: 6 },
-      targets: [target('A', `${sel(UNIT_FAILED.name, HOST)} == 1`, '', 'instant', 'table')],
+      targets: [target('A', `${latest(sel(UNIT_FAILED.name, HOST), 'result')} == 1`, '', 'instant', 'table')],
       fieldConfig: { defaults: { noValue: 'no failed units' }, overrides: [] },
       options: { showHeader: true, cellHeight: 'sm', footer: { show: false, reducer: ['sum'], fields: '' } },
       transformations: [
@@ -299,8 +310,8 @@ function perUnit(y0: number): Array<Panel | RowPanel> {
       gridPos: { x: 16, y: y + 7, w: 8, h: 7 },
       targets: [
         target('A', sel(UNIT_LAST_EXIT_STATUS.name, HOST_UNIT), '{{host}} exit status', 'instant'),
-        target('B', sel(UNIT_FAILED.name, HOST_UNIT), '{{host}} Result={{result}}', 'instant'),
-        target('C', sel(UNIT_LOADED.name, HOST_UNIT), '{{host}} LoadState={{load_state}}', 'instant'),
+        target('B', latest(sel(UNIT_FAILED.name, HOST_UNIT), 'result'), '{{host}} Result={{result}}', 'instant'),
+        target('C', latest(sel(UNIT_LOADED.name, HOST_UNIT), 'load_state'), '{{host}} LoadState={{load_state}}', 'instant'),
       ],
       fieldConfig: {
         defaults: { unit: 'none', decimals: 0, thresholds: thresholds([null, 'green'], [1, 'red']) },

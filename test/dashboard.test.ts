@@ -13,13 +13,13 @@ import { after, before, describe, test } from 'node:test';
 import { METRICS, findMetric } from '../src/metrics/definitions.ts';
 import { DASHBOARD_PATH, DASHBOARD_UID, renderDashboardJson } from '../scripts/build-dashboard.ts';
 import { skipReason } from './support/cli.ts';
-import { HOSTS, pushHistory, type History } from './support/dashboard-data.ts';
+import { HOSTS, pushHistory, runDashboardQuery, type History, type QueriedSeries } from './support/dashboard-data.ts';
 import {
   extractQueries,
-  interpolate,
   parseLabelValues,
+  queryVariables,
   referencedVariables,
-  timeVariables,
+  resolveVariables,
   type ExtractedQuery,
   type VariableState,
 } from './support/grafana.ts';
@@ -179,33 +179,16 @@ describe('dashboard queries against a real VictoriaMetrics fed by the real expor
     // The dashboard's time range: from a little before the first push to just after the last.
     fromMs = history.fromMs - 10_000;
     evalMs = history.toMs + 1000;
-    vars = await resolveVariables();
+    vars = await resolveVariables(queryVariables(dashboard), (match) => vm.series(match, fromMs, evalMs));
   });
   after(async () => {
     await vm?.stop();
   });
 
-  /** Variables in dashboard order, each query interpolated with the ones before it (host -> unit). */
-  async function resolveVariables(): Promise<Record<string, VariableState>> {
-    const out: Record<string, VariableState> = {};
-    for (const v of variables) {
-      if (v.type !== 'query') continue;
-      const lv = parseLabelValues(interpolate(String(v.query), out, {}));
-      assert.ok(lv?.match, `${String(v.name)}: label_values with a selector`);
-      const values = [...new Set((await vm.series(lv.match, fromMs, evalMs)).map((s) => s[lv.label]).filter((x): x is string => !!x))].sort();
-      // Grafana's All without allValue: every option, as one regex.
-      out[String(v.name)] = { multi: v.multi === true, includeAll: v.includeAll === true, values };
-    }
-    return out;
-  }
-
-  async function run(q: ExtractedQuery, overrides: Record<string, VariableState> = {}): Promise<Array<{ metric: Labels; values: number[] }>> {
-    const t = timeVariables({ fromMs, toMs: evalMs, maxDataPoints: 1000, scrapeIntervalMs: TEST_SCRAPE_INTERVAL_MS });
-    const expr = interpolate(q.target.expr, { ...vars, ...overrides }, t.builtins);
-    assert.doesNotMatch(expr, /\$/, `nothing left uninterpolated in ${expr}`);
-    if (q.target.instant) return (await vm.query(expr, evalMs)).map((s) => ({ metric: s.metric, values: [s.value] }));
-    const matrix = await vm.queryRange(expr, fromMs, evalMs, `${t.stepMs / 1000}s`);
-    return matrix.map((s) => ({ metric: s.metric, values: s.values }));
+  async function run(q: ExtractedQuery, overrides: Record<string, VariableState> = {}): Promise<QueriedSeries[]> {
+    const series = await runDashboardQuery(vm, q, { ...vars, ...overrides }, { fromMs, toMs: evalMs, scrapeIntervalMs: TEST_SCRAPE_INTERVAL_MS });
+    for (const s of series) assert.doesNotMatch(s.expr, /\$/, `nothing left uninterpolated in ${s.expr}`);
+    return series;
   }
 
   const only = (name: string, value: string): Record<string, VariableState> => ({
@@ -248,7 +231,7 @@ describe('dashboard queries against a real VictoriaMetrics fed by the real expor
   });
 
   test('the numbers tell what systemd recorded', async () => {
-    const value = async (title: string, overrides: Record<string, VariableState> = {}): Promise<Array<{ metric: Labels; values: number[] }>> => {
+    const value = async (title: string, overrides: Record<string, VariableState> = {}): Promise<QueriedSeries[]> => {
       const q = queries.find((x) => x.panelTitle === title);
       assert.ok(q, title);
       return run(q, overrides);
@@ -258,9 +241,9 @@ describe('dashboard queries against a real VictoriaMetrics fed by the real expor
     assert.equal(last((await value('Units not loaded'))[0]), 1, 'does-not-exist.service on kai-server');
     // hb-tick.timer (2 s interval) stopped triggering after step 3: by the last step it is older than 4 s on both hosts.
     assert.equal(last((await value('Stale timers'))[0]), 2);
-    // NRestarts went 4 -> 7 over the pushes; VictoriaMetrics' increase() counts from the first sample.
-    const restarts = last((await value('Restarts in range'))[0]) ?? NaN;
-    assert.ok(restarts >= 3 && restarts <= 7, `restarts in range ${restarts}`);
+    // NRestarts went 4 -> 7 over the pushes. The series starts inside the range, and
+    // VictoriaMetrics' increase() counts a series born in the window from 0: 7, not 3.
+    assert.equal(last((await value('Restarts in range'))[0]), 7);
     const table = await value('Failed units now (with Result)');
     assert.deepEqual(
       table.map((s) => `${s.metric.host} ${s.metric.unit} ${s.metric.result}`).sort(),
@@ -271,6 +254,16 @@ describe('dashboard queries against a real VictoriaMetrics fed by the real expor
     for (const s of ages) assert.ok((last(s) ?? Infinity) < 120, `${s.metric.host} pushed recently`);
     const states = await value('State and sub-state', only('unit', 'hb-crashloop.service'));
     assert.deepEqual([...new Set(states.map((s) => s.metric.sub_state))].sort(), ['auto-restart', 'running'], 'both recorded states show');
+    // The last push saw hb-crashloop.service in auto-restart after exit 1 (Result=exit-code);
+    // the Result=success series of the push before is still inside the lookback, and must not show.
+    const status = queries.filter((q) => q.panelTitle === 'Last exit status, Result, LoadState');
+    const shown = await Promise.all(status.map((q) => run(q, only('unit', 'hb-crashloop.service'))));
+    assert.deepEqual(
+      shown.map((series) => series.map((s) => `${s.metric.host} ${s.metric.result ?? s.metric.load_state ?? 'exit'}=${s.values[0]}`)),
+      [['kai-server exit=1'], ['kai-server exit-code=0'], ['kai-server loaded=1']],
+    );
+    const notLoaded = await Promise.all(status.map((q) => run(q, only('unit', 'does-not-exist.service'))));
+    assert.deepEqual(notLoaded.map((series) => series.map((s) => `${s.metric.load_state}=${s.values[0]}`)), [[], [], ['not-found=0']]);
     const counts = await value('Restart count (NRestarts)', only('unit', 'hb-crashloop.service'));
     const seen = counts.flatMap((s) => s.values);
     assert.equal(Math.min(...seen), 4);

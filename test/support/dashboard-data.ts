@@ -23,7 +23,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './cli.ts';
 import { createReplay } from './replay.ts';
-import type { Victoria } from './victoria.ts';
+import { interpolate, timeVariables, type ExtractedQuery, type VariableState } from './grafana.ts';
+import type { Labels, Victoria } from './victoria.ts';
 
 const seed = (name: string): string =>
   readFileSync(new URL(`../fixtures/seed-252/${name}`, import.meta.url), 'utf8')
@@ -213,4 +214,40 @@ export async function pushHistory(vm: Victoria, opts: { steps?: number; gapMs?: 
   }
   await vm.flush();
   return { fromMs, toMs: Date.now(), steps, hosts: Object.keys(HOSTS) };
+}
+
+export interface QueryRange {
+  readonly fromMs: number;
+  readonly toMs: number;
+  /** The data source's scrape interval (floor of $__interval). */
+  readonly scrapeIntervalMs: number;
+}
+
+export interface QueriedSeries {
+  readonly metric: Labels;
+  readonly values: number[];
+  /** ms; one for an instant query */
+  readonly timestamps: number[];
+  /** The expression as sent, after interpolation. */
+  readonly expr: string;
+}
+
+/**
+ * One dashboard target as Grafana would run it: variables and $__interval/$__rate_interval/
+ * $__range interpolated, an instant query at the end of the range or a range query with
+ * Grafana's step (panel width 1000 points).
+ */
+export async function runDashboardQuery(
+  vm: Victoria,
+  q: ExtractedQuery,
+  vars: Readonly<Record<string, VariableState>>,
+  range: QueryRange,
+): Promise<QueriedSeries[]> {
+  const t = timeVariables({ fromMs: range.fromMs, toMs: range.toMs, maxDataPoints: 1000, scrapeIntervalMs: range.scrapeIntervalMs });
+  const expr = interpolate(q.target.expr, vars, t.builtins);
+  if (q.target.instant) {
+    return (await vm.query(expr, range.toMs)).map((s) => ({ metric: s.metric, values: [s.value], timestamps: [s.timestamp], expr }));
+  }
+  const matrix = await vm.queryRange(expr, range.fromMs, range.toMs, `${t.stepMs / 1000}s`);
+  return matrix.map((s) => ({ metric: s.metric, values: s.values, timestamps: s.timestamps, expr }));
 }

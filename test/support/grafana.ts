@@ -180,3 +180,41 @@ export function parseLabelValues(query: string): { match: string | undefined; la
   if (!m) return undefined;
   return { match: m[1], label: m[2] as string };
 }
+
+export interface QueryVariable {
+  readonly name: string;
+  readonly query: string;
+  readonly multi: boolean;
+  readonly includeAll: boolean;
+}
+
+/**
+ * Resolves query variables in dashboard order, each interpolated with the ones before it
+ * (host -> unit), the way Grafana chains them; All without allValue selects every option.
+ * `series` is the data source's series lookup (label_values(selector, label) reads it).
+ */
+export async function resolveVariables(
+  variables: readonly QueryVariable[],
+  series: (match: string) => Promise<Array<Record<string, string>>>,
+): Promise<Record<string, VariableState>> {
+  const out: Record<string, VariableState> = {};
+  for (const v of variables) {
+    const lv = parseLabelValues(interpolate(v.query, out, {}));
+    if (!lv?.match) throw new Error(`${v.name}: only label_values(selector, label) is supported, got ${v.query}`);
+    const found = (await series(lv.match)).map((s) => s[lv.label]).filter((x): x is string => x !== undefined && x !== '');
+    out[v.name] = { multi: v.multi, includeAll: v.includeAll, values: [...new Set(found)].sort() };
+  }
+  return out;
+}
+
+/** The query variables of a dashboard's templating list. */
+export function queryVariables(dashboard: Record<string, unknown>): QueryVariable[] {
+  const templating = dashboard.templating;
+  const list = isObject(templating) && Array.isArray(templating.list) ? templating.list : [];
+  return list.filter(isObject).filter((v) => v.type === 'query').map((v) => ({
+    name: String(v.name),
+    query: String(v.query),
+    multi: v.multi === true,
+    includeAll: v.includeAll === true,
+  }));
+}
