@@ -9,6 +9,7 @@ import { EXIT, HeartbeatError, describeError, usageError } from './errors.ts';
 import { createLog, type Log } from './log.ts';
 import { listUnits, runOnce, type OutputFormat, type RunDeps } from './commands/run.ts';
 import { installCommand, uninstallCommand } from './commands/install.ts';
+import { summaryCommand } from './commands/summary.ts';
 import { createSystemctl } from './systemd/systemctl.ts';
 
 declare const HEARTBEAT_VERSION: string | undefined;
@@ -21,6 +22,7 @@ Commands:
   list                 print the resolved allowlist with each unit's load and active state
   install              write and enable the systemd service + timer (see install --help)
   uninstall            disable and remove them, leaving no file behind (see uninstall --help)
+  summary              report what went wrong in the last day, from VictoriaMetrics (see summary --help)
   help                 this text
 
 Options:
@@ -58,6 +60,7 @@ export interface CommandContext {
 const SUBCOMMANDS: Record<string, (argv: readonly string[], ctx: CommandContext) => Promise<number>> = {
   install: (argv, ctx) => installCommand(argv, ctx, { entry: process.argv[1], execPath: process.execPath, cwd: process.cwd() }),
   uninstall: (argv, ctx) => uninstallCommand(argv, ctx),
+  summary: (argv, ctx) => summaryCommand(argv, ctx),
 };
 
 export interface ParsedArgs {
