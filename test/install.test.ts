@@ -67,12 +67,18 @@ function harness(options: { env?: Record<string, string>; failOn?: (args: readon
   const calls: string[][] = [];
   let stdout = '';
   const logs: string[] = [];
-  const io = createFsIO(root, async (args) => {
+  const record = async (args: readonly string[]): Promise<string> => {
     calls.push([...args]);
     const failure = options.failOn?.(args);
     if (failure) throw new HeartbeatError(1, failure);
     return '';
-  });
+  };
+  // Real files below the temp root; systemctl and the user tools only record.
+  const io: InstallIO = {
+    ...createFsIO(root, record),
+    createUsers: async (conf) => void (await record(['systemd-sysusers', conf])),
+    deleteUser: async (name) => void (await record(['userdel', name])),
+  };
   const ctx: CommandContext = {
     env: { HOME: '/home/tester', USER: 'tester', ...options.env },
     log: { error: (m) => logs.push(`error: ${m}`), warning: (m) => logs.push(`warning: ${m}`), info: (m) => logs.push(m) },
@@ -107,6 +113,7 @@ test('system service: oneshot, bounded, dynamic user, token and environment opti
   assert.deepEqual(values(text, 'Type'), ['oneshot']);
   assert.ok(Number(/^(\d+)s$/.exec(values(text, 'TimeoutStartSec')[0] ?? '')?.[1]) < 30);
   assert.deepEqual(values(text, 'DynamicUser'), ['yes']);
+  assert.deepEqual(values(text, 'User'), ['systemd-heartbeat'], 'a static user dbus-daemon can resolve (systemd#22737)');
   assert.deepEqual(values(text, 'EnvironmentFile'), ['-/etc/default/systemd-heartbeat']);
   assert.deepEqual(values(text, 'LoadCredential'), ['otlp-token:systemd-heartbeat.otlp-token'], 'a relative source: missing is skipped');
   assert.deepEqual(values(text, 'StateDirectory'), ['systemd-heartbeat']);
@@ -151,16 +158,22 @@ test('intervals and ExecStart quoting', () => {
 test('install writes the bundle copy and both units, then daemon-reload and enable --now', async () => {
   const h = harness();
   assert.equal(await install(h, ['--interval', '2s']), 0);
-  assert.deepEqual(h.calls, [['daemon-reload'], ['enable', '--now', 'systemd-heartbeat.timer']]);
+  assert.deepEqual(h.calls, [
+    ['systemd-sysusers', '/etc/sysusers.d/systemd-heartbeat.conf'],
+    ['daemon-reload'],
+    ['enable', '--now', 'systemd-heartbeat.timer'],
+  ]);
   assert.deepEqual(listTree(h.root), [
     'etc/systemd/system/systemd-heartbeat.service',
     'etc/systemd/system/systemd-heartbeat.timer',
+    'etc/sysusers.d/systemd-heartbeat.conf',
     'usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs',
   ]);
   assert.equal(readFileSync(join(h.root, 'usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs'), 'utf8'), readFileSync(h.bundle, 'utf8'));
   const service = readFileSync(join(h.root, 'etc/systemd/system/systemd-heartbeat.service'), 'utf8');
   assert.deepEqual(values(service, 'ExecStart'), ['/usr/bin/node /usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs']);
   assert.deepEqual(values(readFileSync(join(h.root, 'etc/systemd/system/systemd-heartbeat.timer'), 'utf8'), 'OnUnitActiveSec'), ['2s']);
+  assert.match(readFileSync(join(h.root, 'etc/sysusers.d/systemd-heartbeat.conf'), 'utf8'), /^u systemd-heartbeat - "[^"]+" \/ \/usr\/sbin\/nologin$/m);
   assert.equal(statSync(join(h.root, 'etc/systemd/system/systemd-heartbeat.service')).mode & 0o777, 0o644);
   assert.match(h.out(), /enabled and started systemd-heartbeat.timer/);
   assert.doesNotMatch(h.out(), /enable-linger/);
@@ -181,10 +194,13 @@ test('install refuses paths the system service cannot see', async () => {
 test('when systemctl fails the files are still written and the exact commands printed, exit 1', async () => {
   const h = harness({ failOn: (a) => (a[0] === 'daemon-reload' ? 'systemctl daemon-reload exited with 1: System has not been booted with systemd' : undefined) });
   assert.equal(await install(h, []), 1);
-  assert.equal(listTree(h.root).length, 3);
-  assert.match(h.out(), /not active\. Run:\n {2}systemctl daemon-reload\n {2}systemctl enable --now systemd-heartbeat\.timer\n/);
-  assert.ok(h.logs.some((l) => /error: systemctl failed: .*not been booted/.test(l)));
-  assert.deepEqual(h.calls, [['daemon-reload']], 'stops at the first failure');
+  assert.equal(listTree(h.root).length, 4);
+  assert.match(
+    h.out(),
+    /not active\. Run:\n {2}systemd-sysusers \/etc\/sysusers\.d\/systemd-heartbeat\.conf\n {2}systemctl daemon-reload\n {2}systemctl enable --now systemd-heartbeat\.timer\n/,
+  );
+  assert.ok(h.logs.some((l) => /error: failed: .*not been booted/.test(l)));
+  assert.deepEqual(h.calls.at(-1), ['daemon-reload'], 'stops at the first failure');
 });
 
 test('--user: files under HOME, --user commands, the linger hint; a token file is picked up', async () => {
@@ -234,12 +250,15 @@ test('uninstall reverses install and leaves no file behind, yours excepted', asy
     ['stop', 'systemd-heartbeat.service'],
     ['daemon-reload'],
     ['reset-failed', 'systemd-heartbeat.service', 'systemd-heartbeat.timer'],
+    ['userdel', 'systemd-heartbeat'],
   ]);
   // Directories that existed before (etc/systemd/system, var/lib/private) may stay, empty.
-  assert.deepEqual(listTree(h.root), ['etc/default/systemd-heartbeat', 'etc/systemd/system/', 'usr/local/lib/', 'var/lib/private/']);
+  assert.deepEqual(listTree(h.root), ['etc/default/systemd-heartbeat', 'etc/systemd/system/', 'etc/sysusers.d/', 'usr/local/lib/', 'var/lib/private/']);
   assert.match(h.out(), /left in place \(yours\): \/etc\/default\/systemd-heartbeat/);
-  // A second uninstall finds nothing and is no error.
+  // A second uninstall finds nothing and is no error; the user is not deleted twice.
+  h.calls.length = 0;
   assert.equal(await uninstall(h, []), 0);
+  assert.ok(!h.calls.some((c) => c[0] === 'userdel'));
   assert.match(h.out(), /nothing was installed/);
 });
 
@@ -264,14 +283,17 @@ test('the built bundle installs and uninstalls into a root with a recording syst
   const bin = tempDir('hb-install-bin-');
   const log = join(bin, 'calls.log');
   const systemctl = join(bin, 'systemctl');
-  writeFileSync(systemctl, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\n`);
-  chmodSync(systemctl, 0o755);
-  const env = { SYSTEMD_HEARTBEAT_INSTALL_ROOT: root, SYSTEMD_HEARTBEAT_SYSTEMCTL: systemctl };
+  for (const tool of ['systemctl', 'systemd-sysusers', 'userdel', 'groupdel']) {
+    writeFileSync(join(bin, tool), `#!/bin/sh\nprintf '%s %s\\n' ${tool} "$*" >> '${log}'\n`);
+    chmodSync(join(bin, tool), 0o755);
+  }
+  const env = { SYSTEMD_HEARTBEAT_INSTALL_ROOT: root, SYSTEMD_HEARTBEAT_SYSTEMCTL: systemctl, PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` };
   const r = await runCli(['install', '--interval', '2s'], env);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(listTree(root), [
     'etc/systemd/system/systemd-heartbeat.service',
     'etc/systemd/system/systemd-heartbeat.timer',
+    'etc/sysusers.d/systemd-heartbeat.conf',
     'usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs',
   ]);
   assert.ok(readFileSync(join(root, 'usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs')).equals(readFileSync(CLI)));
@@ -279,13 +301,16 @@ test('the built bundle installs and uninstalls into a root with a recording syst
   const u = await runCli(['uninstall'], env);
   assert.equal(u.code, 0, u.stderr);
   assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [
-    '--system --no-pager daemon-reload',
-    '--system --no-pager enable --now systemd-heartbeat.timer',
-    '--system --no-pager disable --now systemd-heartbeat.timer',
-    '--system --no-pager stop systemd-heartbeat.service',
-    '--system --no-pager daemon-reload',
-    '--system --no-pager reset-failed systemd-heartbeat.service systemd-heartbeat.timer',
+    `systemd-sysusers --root=${root} ${root}/etc/sysusers.d/systemd-heartbeat.conf`,
+    'systemctl --system --no-pager daemon-reload',
+    'systemctl --system --no-pager enable --now systemd-heartbeat.timer',
+    'systemctl --system --no-pager disable --now systemd-heartbeat.timer',
+    'systemctl --system --no-pager stop systemd-heartbeat.service',
+    'systemctl --system --no-pager daemon-reload',
+    'systemctl --system --no-pager reset-failed systemd-heartbeat.service systemd-heartbeat.timer',
+    `userdel --root ${root} systemd-heartbeat`,
+    `groupdel --root ${root} systemd-heartbeat`,
   ]);
   // Only the standard directories install's mkdir -p made in the empty root remain, empty.
-  assert.deepEqual(listTree(root), ['etc/systemd/system/', 'usr/local/lib/']);
+  assert.deepEqual(listTree(root), ['etc/systemd/system/', 'etc/sysusers.d/', 'usr/local/lib/']);
 });

@@ -5,6 +5,7 @@
  * systemctl calls; thin edge: the InstallIO functions (files, systemctl), injected like
  * collect.ts's RunSystemctl so tests run both commands into a temporary root.
  */
+import { execFile } from 'node:child_process';
 import {
   chmodSync,
   copyFileSync,
@@ -37,6 +38,15 @@ export const DEFAULT_INTERVAL_SECONDS = 30;
  * `SetCredential=otlp-token:` (an empty fallback) is refused as invalid syntax by 252.
  */
 export const CREDSTORE_NAME = 'systemd-heartbeat.otlp-token';
+/**
+ * The system service's user. DynamicUser=yes alone breaks the one thing the service does:
+ * dbus-daemon drops a dynamic user's connection at Hello ("Transport endpoint is not
+ * connected", systemd#22737, since 250.4; measured on Debian 12's 252 + dbus 1.14), while
+ * dbus-broker accepts it. With a static user of this name, DynamicUser=yes uses it (keeping
+ * its sandboxing) and dbus-daemon can resolve it; install creates it with sysusers.d.
+ */
+export const SERVICE_USER = 'systemd-heartbeat';
+export const SYSUSERS_PATH = '/etc/sysusers.d/systemd-heartbeat.conf';
 /** A test hook like DESTDIR: every path install/uninstall touches is below it. */
 export const INSTALL_ROOT_ENV = 'SYSTEMD_HEARTBEAT_INSTALL_ROOT';
 
@@ -47,7 +57,8 @@ export const INSTALL_USAGE = `Usage: systemd-heartbeat install [--user] [--inter
 
 Copies this bundle to a stable path, writes ${SERVICE} and ${TIMER} (system:
 /etc/systemd/system, --user: ~/.config/systemd/user), runs daemon-reload and
-enable --now on the timer. Without a working systemctl the files are still written and
+enable --now on the timer. A system install also creates the ${SERVICE_USER} system user
+(${SYSUSERS_PATH}). Without a working systemctl the files are still written and
 the commands to run are printed.
 
   --user           install for the user manager (systemctl --user) instead of the system
@@ -59,8 +70,8 @@ the commands to run are printed.
 
 export const UNINSTALL_USAGE = `Usage: systemd-heartbeat uninstall [--user] [--dry-run]
 
-Disables and stops the timer, removes the unit files, the installed bundle and the
-exporter's state directory, runs daemon-reload. Your config file, environment file and
+Disables and stops the timer, removes the unit files, the installed bundle, the
+exporter's state directory and (system) its user, runs daemon-reload. Your config file, environment file and
 token are left in place (and listed).
 
   --user           the user manager's install
@@ -130,6 +141,8 @@ function systemServiceBody(o: ServiceOptions): string[] {
     `LoadCredential=otlp-token:${CREDSTORE_NAME}`,
     'StateDirectory=systemd-heartbeat',
     'DynamicUser=yes',
+    `# The static user from ${SYSUSERS_PATH} when it exists (dbus-daemon cannot resolve dynamic ones)`,
+    `User=${SERVICE_USER}`,
     'CapabilityBoundingSet=',
     'AmbientCapabilities=',
     'NoNewPrivileges=yes',
@@ -205,6 +218,15 @@ export function renderService(o: ServiceOptions): string {
   ].join('\n');
 }
 
+/** sysusers.d(5): a locked system user and its group, no home, no shell. */
+export function renderSysusers(): string {
+  return [
+    '# Written by `systemd-heartbeat install`; `systemd-heartbeat uninstall` removes it and the user.',
+    `u ${SERVICE_USER} - "systemd-heartbeat exporter" / /usr/sbin/nologin`,
+    '',
+  ].join('\n');
+}
+
 export function renderTimer(o: { readonly intervalSeconds: number }): string {
   const every = `${o.intervalSeconds}s`;
   return [
@@ -243,6 +265,8 @@ export interface Layout {
   readonly operatorFiles: readonly string[];
   /** User units: the token file LoadCredential= reads when it exists. */
   readonly userTokenPath: string | undefined;
+  /** System units: the sysusers.d file for the service user. */
+  readonly sysusersPath: string | undefined;
 }
 
 export function layoutFor(scope: Scope, env: Readonly<Record<string, string | undefined>>): Layout {
@@ -264,6 +288,7 @@ export function layoutFor(scope: Scope, env: Readonly<Record<string, string | un
         `${unitDir}/${SERVICE}.d`,
       ],
       userTokenPath: undefined,
+      sysusersPath: SYSUSERS_PATH,
     };
   }
   const home = env.HOME;
@@ -285,6 +310,7 @@ export function layoutFor(scope: Scope, env: Readonly<Record<string, string | un
       `${unitDir}/${SERVICE}.d`,
     ],
     userTokenPath: `${configHome}/systemd-heartbeat/otlp-token`,
+    sysusersPath: undefined,
   };
 }
 
@@ -319,10 +345,26 @@ export interface InstallIO {
   /** Mode bits of a file, undefined when absent. */
   mode(path: string): number | undefined;
   readonly systemctl: RunSystemctl;
+  /** `systemd-sysusers CONF` (below the root): creates the users a sysusers.d file declares. */
+  readonly createUsers: (confPath: string) => Promise<void>;
+  /** `userdel NAME` and its group (below the root). */
+  readonly deleteUser: (name: string) => Promise<void>;
 }
 
-/** Real files below `root` ('' = /), and the given systemctl. */
-export function createFsIO(root: string, systemctl: RunSystemctl): InstallIO {
+/** Runs a tool from PATH, bounded; rejects with its first stderr line. */
+function runTool(binary: string, args: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(binary, args, { env: { PATH: env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' }, timeout: 25_000, killSignal: 'SIGKILL', encoding: 'utf8' }, (error, _stdout, stderr) => {
+      if (!error) return resolve();
+      const e = error as NodeJS.ErrnoException;
+      const detail = e.code === 'ENOENT' ? 'not found on PATH' : `exited with ${String(e.code)}: ${stderr.trim().split('\n')[0] || e.message}`;
+      reject(new HeartbeatError(EXIT.failure, `${binary} ${detail}`));
+    });
+  });
+}
+
+/** Real files and tools below `root` ('' = /), and the given systemctl. */
+export function createFsIO(root: string, systemctl: RunSystemctl, env: Readonly<Record<string, string | undefined>> = {}): InstallIO {
   const at = (p: string): string => (root ? posix.join(root, p) : p);
   const wrap = <T>(what: string, path: string, fn: () => T): T => {
     try {
@@ -373,6 +415,15 @@ export function createFsIO(root: string, systemctl: RunSystemctl): InstallIO {
       }
     },
     systemctl,
+    createUsers: (confPath) => runTool('systemd-sysusers', [...(root ? [`--root=${root}`] : []), at(confPath)], env),
+    deleteUser: async (name) => {
+      const rootArgs = root ? ['--root', root] : [];
+      await runTool('userdel', [...rootArgs, name], env);
+      // userdel takes the group along only under USERGROUPS_ENAB; exit 6: no such group left.
+      await runTool('groupdel', [...rootArgs, name], env).catch((error: unknown) => {
+        if (!/exited with 6\b/.test(describeError(error))) throw error;
+      });
+    },
   };
 }
 
@@ -442,7 +493,7 @@ export interface InstallRuntime {
 
 function defaultIO(scope: Scope, env: NodeJS.ProcessEnv): InstallIO {
   // enable --now waits for the start job of the timer only; 25 s is sd-bus' own default.
-  return createFsIO(env[INSTALL_ROOT_ENV] ?? '', createSystemctl({ scope, timeoutMs: () => 25_000, env }));
+  return createFsIO(env[INSTALL_ROOT_ENV] ?? '', createSystemctl({ scope, timeoutMs: () => 25_000, env }), env);
 }
 
 /** Runs each command in order, stopping at the first failure; returns the failure, if any. */
@@ -482,7 +533,11 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
     { path: `${layout.unitDir}/${SERVICE}`, content: renderService({ scope: args.scope, nodePath: rt.execPath, bundlePath: layout.bundlePath, configPath, userTokenPath }) },
     { path: `${layout.unitDir}/${TIMER}`, content: renderTimer({ intervalSeconds: args.intervalSeconds }) },
   ];
-  const commands = INSTALL_COMMANDS.map((c) => manualCommand(args.scope, c));
+  if (layout.sysusersPath) files.unshift({ path: layout.sysusersPath, content: renderSysusers() });
+  const commands = [
+    ...(layout.sysusersPath ? [`systemd-sysusers ${layout.sysusersPath}`] : []),
+    ...INSTALL_COMMANDS.map((c) => manualCommand(args.scope, c)),
+  ];
 
   if (args.dryRun) {
     ctx.stdout(`# would copy ${rt.entry ?? '(the running bundle)'} to ${layout.bundlePath}\n`);
@@ -502,13 +557,23 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
 
   io.mkdirp(layout.libDir);
   io.copyFile(entry, layout.bundlePath);
-  io.mkdirp(layout.unitDir);
-  for (const f of files) io.writeFile(f.path, f.content);
+  for (const f of files) {
+    io.mkdirp(posix.dirname(f.path));
+    io.writeFile(f.path, f.content);
+  }
   ctx.stdout(`installed ${layout.bundlePath}\nwrote ${files.map((f) => f.path).join('\nwrote ')}\n`);
 
-  const failure = await runAll(io, INSTALL_COMMANDS);
+  let failure: string | undefined;
+  if (layout.sysusersPath) {
+    try {
+      await io.createUsers(layout.sysusersPath);
+    } catch (error) {
+      failure = describeError(error);
+    }
+  }
+  failure ??= await runAll(io, INSTALL_COMMANDS);
   if (failure) {
-    ctx.log.error(`systemctl failed: ${failure}`);
+    ctx.log.error(`failed: ${failure}`);
     ctx.stdout(`The unit files are written but not active. Run:\n${commands.map((c) => `  ${c}`).join('\n')}\n`);
   } else {
     ctx.stdout(`enabled and started ${TIMER} (every ${args.intervalSeconds}s): ${manualCommand(args.scope, ['list-timers', TIMER])}\n`);
@@ -526,9 +591,12 @@ export async function uninstallCommand(argv: readonly string[], ctx: CommandCont
     return EXIT.ok;
   }
   const layout = layoutFor(args.scope, ctx.env);
-  const files = [`${layout.unitDir}/${TIMER}`, `${layout.unitDir}/${SERVICE}`, layout.wantsLink, layout.bundlePath];
+  const files = [`${layout.unitDir}/${TIMER}`, `${layout.unitDir}/${SERVICE}`, layout.wantsLink, layout.bundlePath, ...(layout.sysusersPath ? [layout.sysusersPath] : [])];
   const before = UNINSTALL_COMMANDS.map((c) => manualCommand(args.scope, c));
-  const after = AFTER_UNINSTALL_COMMANDS.map((c) => manualCommand(args.scope, c));
+  const after = [
+    ...AFTER_UNINSTALL_COMMANDS.map((c) => manualCommand(args.scope, c)),
+    ...(layout.sysusersPath ? [`userdel ${SERVICE_USER}`] : []),
+  ];
   if (args.dryRun) {
     ctx.stdout(`# would run:\n${before.join('\n')}\n# would remove:\n${[...files, layout.libDir, ...layout.stateDirs].join('\n')}\n# then run:\n${after.join('\n')}\n`);
     return EXIT.ok;
@@ -542,6 +610,8 @@ export async function uninstallCommand(argv: readonly string[], ctx: CommandCont
     if (failure && !/not loaded|does not exist/i.test(failure)) problems.push(failure);
   }
   const removed: string[] = [];
+  // The user goes only with the sysusers.d file install wrote: a user someone else made stays.
+  const ownUser = layout.sysusersPath !== undefined && io.exists(layout.sysusersPath);
   for (const f of files) if (io.removeFile(f)) removed.push(f);
   if (io.removeDirIfEmpty(`${layout.unitDir}/timers.target.wants`)) removed.push(`${layout.unitDir}/timers.target.wants`);
   if (io.removeDirIfEmpty(layout.libDir)) removed.push(layout.libDir);
@@ -549,12 +619,20 @@ export async function uninstallCommand(argv: readonly string[], ctx: CommandCont
   const failure = await runAll(io, AFTER_UNINSTALL_COMMANDS.slice(0, 1));
   if (failure) problems.push(failure);
   else await runAll(io, AFTER_UNINSTALL_COMMANDS.slice(1)); // nothing to reset is fine
+  if (ownUser) {
+    try {
+      await io.deleteUser(SERVICE_USER);
+      removed.push(`user ${SERVICE_USER}`);
+    } catch (error) {
+      problems.push(describeError(error));
+    }
+  }
 
   ctx.stdout(removed.length > 0 ? `removed ${removed.join('\nremoved ')}\n` : 'nothing was installed\n');
   const kept = layout.operatorFiles.filter((f) => io.exists(f));
   if (kept.length > 0) ctx.stdout(`left in place (yours): ${kept.join(', ')}\n`);
   if (problems.length > 0) {
-    for (const p of problems) ctx.log.error(`systemctl failed: ${p}`);
+    for (const p of problems) ctx.log.error(`failed: ${p}`);
     ctx.stdout(`The files are removed; to finish, run:\n${[...before, ...after].map((c) => `  ${c}`).join('\n')}\n`);
     return EXIT.failure;
   }
