@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   EXIT_PROBLEMS,
   SUMMARY_QUERIES,
+  SUMMARY_USAGE,
   findLoops,
   formatDuration,
   hostMatcher,
@@ -92,6 +93,20 @@ test('queries: only defined metric names, placeholders filled, hosts escaped as 
   assert.equal(hostMatcher(undefined), '.+');
   assert.equal(hostMatcher('kai-server.lan'), 'kai-server\\\\.lan');
   assert.equal(hostMatcher('a"b'), 'a\\"b');
+});
+
+test('README "Daily summary" shows every query as it is run, and every flag of summary --help', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const start = readme.indexOf('## Daily summary');
+  assert.ok(start >= 0, 'README has a "## Daily summary" section');
+  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  for (const [name, { query, kind }] of Object.entries(SUMMARY_QUERIES)) {
+    assert.ok(section.includes(`| \`${query}\` | ${kind} |`), `README shows the ${name} query (${kind}): ${query}`);
+  }
+  for (const flag of new Set([...SUMMARY_USAGE.matchAll(/--[a-z-]+/g)].map((m) => m[0]))) {
+    assert.ok(section.includes(`\`${flag}`), `README documents summary ${flag}`);
+  }
+  assert.ok(!SUMMARY_USAGE.includes('--now') && section.includes('`--now'), '--now is test-only: documented as such, not in --help');
 });
 
 test('query target: the push endpoint scheme+host+port, or --vm-url; user:password becomes Basic auth', () => {
