@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -93,6 +93,27 @@ test(`systemd-analyze security --offline=true rates the service at most ${MAX_EX
     writeFileSync(service, `[Service]\nType=oneshot\nExecStart=${process.execPath} ${join(dir, 'systemd-heartbeat.cjs')}\n`);
     const weak = execFileSync('systemd-analyze', ['security', '--offline=true', '--no-pager', service], { encoding: 'utf8' });
     assert.ok(Number(/Overall exposure level for \S+: (\d+(?:\.\d+)?)/.exec(weak)?.[1]) > MAX_EXPOSURE);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the user units install renders pass systemd-analyze --user verify', { skip: skipReason(analyzeUnavailable()) }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hb-user-units-'));
+  try {
+    const runtime = join(dir, 'runtime');
+    mkdirSync(runtime, { mode: 0o700 });
+    const bundle = join(dir, 'systemd-heartbeat.cjs');
+    writeFileSync(bundle, '');
+    const service = join(dir, SERVICE);
+    const timer = join(dir, TIMER);
+    writeFileSync(service, renderService({ scope: 'user', nodePath: process.execPath, bundlePath: bundle, userTokenPath: join(dir, 'otlp-token') }));
+    writeFileSync(timer, renderTimer({ intervalSeconds: 30 }));
+    // The user manager's paths come from XDG_RUNTIME_DIR and HOME: point both into the temp dir.
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', XDG_RUNTIME_DIR: runtime, HOME: dir };
+    const r = spawnSync('systemd-analyze', ['--user', 'verify', service, timer], { encoding: 'utf8', env, timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr.trim(), '');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
