@@ -35,17 +35,18 @@ const SHORT: Record<string, string> = {
   RESTART_WINDOW: '30s',
   FAILED_FOR: '5s',
   MISSING_FOR: '5s',
-  // hb-tick.timer: interval 2 s, so stale after 2 + max(2, 5) = 7 s without a trigger
-  STALE_MIN_LATE_SECONDS: '5',
-  HEARTBEAT_ABSENT_SECONDS: '8',
+  // hb-tick.timer: interval 2 s, so stale after 2 + max(2, 15) = 17 s without a trigger
+  STALE_MIN_LATE_SECONDS: '15',
+  // Generous against a slow run on a busy machine: a run taking longer must not look absent.
+  HEARTBEAT_ABSENT_SECONDS: '20',
   HEARTBEAT_LOOKBACK: '1h',
-  FRESHNESS: '10s',
+  FRESHNESS: '20s',
 };
 
 const RUN_EVERY_MS = 1_500;
 const MAX_RUNS = 40;
 const RUNS_DEADLINE_MS = 75_000;
-const ABSENT_DEADLINE_MS = 45_000;
+const ABSENT_DEADLINE_MS = 60_000;
 const MIN_RUNS = 8;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -160,9 +161,9 @@ describe('alert rules live: real systemd 252 -> built CLI -> real VictoriaMetric
     assert.equal(absent[0]?.labels['host'], HOST);
     assert.equal(absent[0]?.labels['severity'], 'critical');
     assert.equal(absent[0]?.annotations['runbook_url'], 'RUNBOOK.md#systemdheartbeatabsent');
-    // The threshold is a floor: it cannot have fired before 8 s of silence had passed.
+    // The threshold is a floor: it cannot have fired before 20 s of silence had passed.
     const lastRun = await victoria.query(`max_over_time(systemd_heartbeat_last_run_timestamp_seconds{host="${HOST}"}[1h])`);
     assert.equal(lastRun.length, 1);
-    assert.ok(Date.now() / 1000 - (lastRun[0]?.value ?? 0) > 8, 'fired only after the absence threshold');
+    assert.ok(Date.now() / 1000 - (lastRun[0]?.value ?? 0) > 20, 'fired only after the absence threshold');
   });
 });
