@@ -94,7 +94,8 @@ function valueText(entries: Record<string, [string, string]>): Mappings {
   return [{ type: 'value' as Mappings[number]['type'], options } as Mappings[number]];
 }
 
-const ACTIVE_MAPPING = valueText({ '1': ['active', 'green'], '0': ['inactive', 'red'] });
+/** Inactive is not an alarm (a oneshot between runs is inactive): failures have their own panels. */
+const ACTIVE_MAPPING = valueText({ '1': ['active', 'green'], '0': ['inactive', 'blue'] });
 
 interface PanelSpec {
   title: string;
@@ -250,12 +251,16 @@ function perUnit(y0: number): Array<Panel | RowPanel> {
     row('$unit', y0, 'unit'),
     panel({
       title: 'State and sub-state',
-      description: 'One lane per SubState (running, exited, auto-restart, dead, failed, ...): active = ActiveState=active.',
+      description:
+        'One lane per SubState (running, exited, auto-restart, dead, failed, ...), drawn where a push in that step saw it; active = ActiveState=active.',
       type: 'state-timeline',
       gridPos: { x: 0, y, w: 12, h: 7 },
-      targets: [target('A', sel(UNIT_ACTIVE.name, HOST_UNIT), '{{host}} {{sub_state}}', 'range')],
+      // Over $__interval (at least the push period, the data source's scrape interval) rather
+      // than the lookback: a sub-state the unit left stops at the next step instead of
+      // lingering for 5 minutes beside the new one.
+      targets: [target('A', `last_over_time(${sel(UNIT_ACTIVE.name, HOST_UNIT)}[$__interval])`, '{{host}} {{sub_state}}', 'range')],
       fieldConfig: {
-        defaults: { mappings: ACTIVE_MAPPING, color: { mode: 'thresholds' as FieldColorMode }, thresholds: thresholds([null, 'red'], [1, 'green']) },
+        defaults: { mappings: ACTIVE_MAPPING, color: { mode: 'thresholds' as FieldColorMode }, thresholds: thresholds([null, 'blue'], [1, 'green']) },
         overrides: [],
       },
       options: { showValue: 'auto', mergeValues: true, alignValue: 'left', rowHeight: 0.9, ...legendAndTooltip },

@@ -12,8 +12,9 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { METRICS, findMetric } from '../src/metrics/definitions.ts';
 import { DASHBOARD_PATH, DASHBOARD_UID, renderDashboardJson } from '../scripts/build-dashboard.ts';
+import { collectPreview, drawPreview } from '../scripts/render-dashboard-preview.ts';
 import { skipReason } from './support/cli.ts';
-import { HOSTS, pushHistory, runDashboardQuery, type History, type QueriedSeries } from './support/dashboard-data.ts';
+import { HOSTS, PUSH_GAP_MS, pushHistory, runDashboardQuery, type History, type QueriedSeries } from './support/dashboard-data.ts';
 import {
   extractQueries,
   parseLabelValues,
@@ -162,8 +163,11 @@ describe('dashboard JSON', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-/** The data source's scrape interval in the test: the pushes are 2 s apart, not 30 s. */
-const TEST_SCRAPE_INTERVAL_MS = 1000;
+/**
+ * The data source's scrape interval, as the provisioning example sets it: the push period.
+ * The test pushes every 2 s instead of 30 s.
+ */
+const TEST_SCRAPE_INTERVAL_MS = PUSH_GAP_MS;
 const reason = skipReason(victoriaUnavailable());
 
 describe('dashboard queries against a real VictoriaMetrics fed by the real exporter', { skip: reason }, () => {
@@ -268,5 +272,15 @@ describe('dashboard queries against a real VictoriaMetrics fed by the real expor
     const seen = counts.flatMap((s) => s.values);
     assert.equal(Math.min(...seen), 4);
     assert.equal(Math.max(...seen), 7);
+  });
+
+  test('the README preview renders from these same queries (scripts/render-dashboard-preview.ts)', async () => {
+    const data = await collectPreview(vm, history);
+    assert.ok(data.states.length > 0 && data.restarts.length > 0 && data.age.value.length > 0 && data.age.threshold.length > 0);
+    const png = drawPreview(data).toPng();
+    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    assert.equal(png.toString('ascii', 12, 16), 'IHDR');
+    const committed = readFileSync(new URL('../dashboards/preview.png', import.meta.url));
+    assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [committed.readUInt32BE(16), committed.readUInt32BE(20)], 'same size as the committed picture');
   });
 });

@@ -47,6 +47,9 @@ export const HOSTS: Readonly<Record<string, readonly string[]>> = {
   'edge-1': ['hb-ok.service', 'hb-tick.timer'],
 };
 
+/** Time between two runs (the real exporter's is 30 s); the data source's scrape interval in tests. */
+export const PUSH_GAP_MS = 2000;
+
 /** Steps after which hb-tick.timer no longer triggers. */
 export const TIMER_STALLS_AFTER_STEP = 3;
 
@@ -182,7 +185,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  */
 export async function pushHistory(vm: Victoria, opts: { steps?: number; gapMs?: number } = {}): Promise<History> {
   const steps = opts.steps ?? 8;
-  const gapMs = opts.gapMs ?? 2000;
+  const gapMs = opts.gapMs ?? PUSH_GAP_MS;
   const listUnits = seed('list-units-all-output-json.txt');
   // One state directory per host for the whole history, as on a real host.
   const stateDirs = Object.fromEntries(Object.keys(HOSTS).map((h) => [h, mkdtempSync(join(tmpdir(), `hb-dash-${h}-`))]));
