@@ -147,6 +147,20 @@ describe('dashboard JSON', () => {
     assert.ok(METRICS.length > 0);
   });
 
+  test('provisioning examples: a file provider, and a Prometheus-type data source scraping at the push period', () => {
+    const provider = readFileSync(new URL('../dashboards/provisioning/dashboards/systemd-heartbeat.yaml', import.meta.url), 'utf8');
+    assert.match(provider, /^apiVersion: 1$/m);
+    assert.match(provider, /^\s+type: file$/m);
+    assert.match(provider, /^\s+path: \/\S+$/m);
+    const ds = readFileSync(new URL('../dashboards/provisioning/datasources/victoriametrics.example.yaml', import.meta.url), 'utf8');
+    assert.match(ds, /^\s+type: prometheus$/m, 'the type the datasource variable lists');
+    assert.match(ds, /^\s+timeInterval: 30s$/m, 'the floor of $__interval is the 30 s push period');
+    assert.doesNotMatch(ds, /^\s+uid:/m, 'the dashboard must not depend on a data source uid');
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    assert.match(readme, /^## Dashboard$/m);
+    assert.ok(readme.includes('](dashboards/preview.png)'), 'README shows the preview');
+  });
+
   test('panels the issue asks for are there', () => {
     const titles = new Set(queries.map((q) => q.panelTitle));
     for (const t of ['Failed units now', 'Units not loaded', 'Restarts in range', 'Stale timers', 'Exporter heartbeat age', 'Failed units now (with Result)']) {
