@@ -614,7 +614,8 @@ function plural(n: number, one: string, many = `${one}s`): string {
 }
 
 export function buildSummary(r: QueryResults, w: SummaryWindow, hostFilter: string | undefined): Summary {
-  const names = hostFilter === undefined ? hostsIn(r) : [hostFilter];
+  const withData = new Set(hostsIn(r));
+  const names = hostFilter === undefined ? [...withData] : [hostFilter];
   const hosts: HostSummary[] = names.map((host) => {
     const { coverage, lastRunStep } = coverageOf(host, r, w);
     const lastStep = lastRunStep ?? w.end;
@@ -622,7 +623,7 @@ export function buildSummary(r: QueryResults, w: SummaryWindow, hostFilter: stri
     const restarts = restartsOf(host, r, w, lastStep);
     const timers = timersOf(host, r, w, lastStep);
     const missing = missingOf(host, r, w, lastStep);
-    const noData = !hostsIn(r).includes(host);
+    const noData = !withData.has(host);
     const unitsSeries = r.units.find((s) => hostOf(s) === host);
     const problems = noData
       ? 1
@@ -880,16 +881,19 @@ export async function summaryCommand(
   });
   const target = queryTarget(args.vmUrl, config.endpoint);
   const window = planWindow(args.since, args.sinceSeconds, args.now ?? edges.now(), args.intervalSeconds);
+  // One deadline for every query; the first failure cancels the rest, so the process ends now.
+  const cancel = new AbortController();
   const api = edges.createApi({
     baseUrl: target.url,
     headers: { ...config.headers, ...target.headers },
-    signal: AbortSignal.timeout(args.timeoutMs),
+    signal: AbortSignal.any([AbortSignal.timeout(args.timeoutMs), cancel.signal]),
     timeoutMs: args.timeoutMs,
   });
   let results: QueryResults;
   try {
     results = await runQueries(api, window, args.host);
   } catch (error) {
+    cancel.abort();
     if (error instanceof HeartbeatError) throw error;
     throw new HeartbeatError(EXIT.failure, `querying VictoriaMetrics failed: ${describeError(error)}`);
   }
