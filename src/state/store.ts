@@ -55,6 +55,23 @@ function writeAtomically(path: string, data: string | Buffer): void {
   renameSync(tmp, path);
 }
 
+/**
+ * mkdir -p, one component at a time: Node 20's recursive mkdirSync never returns for some
+ * paths under /proc (it retries ENOENT forever), and a run must always end.
+ */
+function makeDirs(path: string, mode: number): void {
+  let current = '';
+  for (const part of path.split('/').filter((p) => p !== '')) {
+    current += `/${part}`;
+    try {
+      mkdirSync(current, { mode });
+    } catch (error) {
+      if (errno(error) !== 'EEXIST') throw error;
+    }
+  }
+  if (!statSync(path).isDirectory()) throw new Error(`${path} is not a directory`);
+}
+
 function errno(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException).code;
 }
@@ -70,7 +87,7 @@ export class StateDir {
   /** Creates the directories (0700); throws with the path and errno when it cannot. */
   static open(dir: string): StateDir {
     const state = new StateDir(dir);
-    mkdirSync(state.spoolDir, { recursive: true, mode: 0o700 });
+    makeDirs(state.spoolDir, 0o700);
     return state;
   }
 

@@ -108,6 +108,9 @@ export interface Victoria {
   stop(): Promise<void>;
   /** Stop (graceful, data kept) and start again on the same port. */
   restart(): Promise<void>;
+  /** Stop (graceful, data kept): an outage; resume() starts it again on the same port. */
+  halt(): Promise<void>;
+  resume(): Promise<void>;
 }
 
 export interface VictoriaOptions {
@@ -492,8 +495,9 @@ class VictoriaServer implements Victoria {
   }
 
   async query(q: string, timeMs?: number): Promise<InstantVector> {
-    const params = new URLSearchParams({ query: q });
-    if (timeMs !== undefined) params.set('time', apiSeconds(timeMs));
+    // Default: now rounded UP to the second. VictoriaMetrics cuts a default "now" down to the
+    // second, which misses a sample written within the current second.
+    const params = new URLSearchParams({ query: q, time: apiSeconds(timeMs ?? Math.ceil(Date.now() / 1000) * 1000) });
     const url = `${this.url}/api/v1/query?${params}`;
     const data = await getApiData(url);
     if (!isRecord(data)) throw new Error(`${url}: no data object`);
@@ -541,7 +545,10 @@ class VictoriaServer implements Victoria {
   }
 
   async exportRaw(match: string): Promise<SeriesSamples[]> {
-    const url = `${this.url}/api/v1/export?${new URLSearchParams({ 'match[]': match })}`;
+    // An explicit end a minute ahead: the default "now" is cut to the second and would miss
+    // a sample written within the current second.
+    const params = new URLSearchParams({ 'match[]': match, start: '0', end: String(Math.ceil(Date.now() / 1000) + 60) });
+    const url = `${this.url}/api/v1/export?${params}`;
     const got = await request(url);
     expectStatus(url, got, [200]);
     return got.body
@@ -584,8 +591,17 @@ class VictoriaServer implements Victoria {
   }
 
   async restart(): Promise<void> {
-    if (this.#stopping !== undefined) throw new Error('restart() after stop()');
+    await this.halt();
+    await this.resume();
+  }
+
+  async halt(): Promise<void> {
+    if (this.#stopping !== undefined) throw new Error('halt() after stop()');
     await terminate(this.#child, 'victoria-metrics');
+  }
+
+  async resume(): Promise<void> {
+    if (this.#stopping !== undefined) throw new Error('resume() after stop()');
     // The port was ours a moment ago; another process may grab it in between, so retry briefly.
     let lastError: unknown;
     for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
