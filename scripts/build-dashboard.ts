@@ -26,6 +26,7 @@ import {
   UNIT_LOADED,
   UNIT_RESTART_COUNT,
   UNIT_SECONDS_SINCE_ACTIVE,
+  UNIT_STARTS,
 } from '../src/metrics/definitions.ts';
 
 export const DASHBOARD_PATH = fileURLToPath(new URL('../dashboards/systemd-heartbeat.json', import.meta.url));
@@ -290,20 +291,28 @@ function perUnit(y0: number): Array<Panel | RowPanel> {
       options: legendAndTooltip,
     }),
     panel({
-      title: 'Restart count (NRestarts)',
-      description: 'Automatic Restart= restarts systemd counted; it resets on a manual start or reset-failed (systemd#6495).',
+      title: 'Restart count (NRestarts) and starts',
+      description:
+        'NRestarts: automatic Restart= restarts systemd counted; it resets on a manual start or reset-failed (systemd#6495). Starts: every start the exporter saw (a new InvocationID between two runs), manual or by a timer; it never resets.',
       type: 'timeseries',
       gridPos: { x: 0, y: y + 7, w: 8, h: 7 },
-      targets: [target('A', sel(UNIT_RESTART_COUNT.name, HOST_UNIT), '{{host}}', 'range')],
+      targets: [
+        target('A', sel(UNIT_RESTART_COUNT.name, HOST_UNIT), '{{host}} NRestarts', 'range'),
+        target('B', sel(UNIT_STARTS.name, HOST_UNIT), '{{host}} starts seen', 'range'),
+      ],
       fieldConfig: { defaults: { unit: 'none', decimals: 0, min: 0, custom: { drawStyle: 'line', lineInterpolation: 'stepAfter', lineWidth: 2 } }, overrides: [] },
       options: legendAndTooltip,
     }),
     panel({
       title: 'Restarts per interval',
-      description: 'Restarts within each step of the graph ($__interval); VictoriaMetrics counts from the sample before each window.',
+      description:
+        'Restarts (NRestarts) and starts within each step of the graph ($__interval, at least the push period); VictoriaMetrics counts from the sample before each window.',
       type: 'timeseries',
       gridPos: { x: 8, y: y + 7, w: 8, h: 7 },
-      targets: [target('A', `increase(${sel(UNIT_RESTART_COUNT.name, HOST_UNIT)}[$__interval])`, '{{host}}', 'range')],
+      targets: [
+        target('A', `increase(${sel(UNIT_RESTART_COUNT.name, HOST_UNIT)}[$__interval])`, '{{host}} restarts', 'range'),
+        target('B', `increase(${sel(UNIT_STARTS.name, HOST_UNIT)}[$__interval])`, '{{host}} starts', 'range'),
+      ],
       fieldConfig: { defaults: { unit: 'none', decimals: 0, min: 0, custom: { drawStyle: 'bars', fillOpacity: 60, lineWidth: 1 } }, overrides: [] },
       options: legendAndTooltip,
     }),

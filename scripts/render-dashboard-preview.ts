@@ -33,6 +33,7 @@ export interface PreviewData {
   readonly failed: QueriedSeries[];
   readonly states: QueriedSeries[];
   readonly restarts: QueriedSeries[];
+  readonly starts: QueriedSeries[];
   readonly age: { unit: string; value: QueriedSeries[]; threshold: QueriedSeries[] };
 }
 
@@ -63,7 +64,8 @@ export async function collectPreview(vm: Victoria, history: History): Promise<Pr
     stats: await Promise.all(statTitles.map(async (title) => ({ title, series: await run(title, all) }))),
     failed: await run('Failed units now (with Result)', all),
     states: await run('State and sub-state', oneHost),
-    restarts: await run('Restart count (NRestarts)', oneHost),
+    restarts: await run('Restart count (NRestarts) and starts', oneHost),
+    starts: await run('Restart count (NRestarts) and starts', oneHost, 'B'),
     age: {
       unit: 'hb-tick.timer',
       value: await run('Seconds since active', timer, 'A'),
@@ -271,16 +273,19 @@ export function drawPreview(d: PreviewData): Canvas {
   const cY = sY + sH + 12;
   const cH = H - cY - M;
   const halfW = (W - 2 * M - gap) / 2;
-  panelBox(c, M, cY, halfW, cH, 'Restart count (NRestarts)');
+  panelBox(c, M, cY, halfW, cH, 'Restart count');
   const restarts = [...d.restarts].sort((a, b) => (a.metric.unit ?? '').localeCompare(b.metric.unit ?? ''));
-  const rMax = niceMax(Math.max(...restarts.flatMap((s) => s.values.filter(Number.isFinite))));
+  const colorOf = (unit: string | undefined): Rgb => PALETTE[Math.max(0, restarts.findIndex((s) => s.metric.unit === unit)) % PALETTE.length] as Rgb;
+  const rMax = niceMax(Math.max(...[...restarts, ...d.starts].flatMap((s) => s.values.filter(Number.isFinite))));
   const rPlot: Plot = { x: M + 60, y: cY + 40, w: halfW - 80, h: cH - 140, fromMs: d.fromMs, toMs: d.toMs, max: rMax };
   axes(c, rPlot, '');
-  restarts.forEach((s, i) => drawSeries(c, rPlot, s, PALETTE[i % PALETTE.length] as Rgb, true));
+  d.starts.forEach((s) => drawSeries(c, rPlot, s, colorOf(s.metric.unit), true, [8, 6]));
+  restarts.forEach((s) => drawSeries(c, rPlot, s, colorOf(s.metric.unit), true));
+  c.text(M + 12, cY + cH - 26, 'solid: NRestarts   dashed: starts seen', DIM, 2);
   legend(
     c,
     M + 12,
-    cY + cH - 66,
+    cY + cH - 74,
     restarts.map((s, i) => [String(s.metric.unit), PALETTE[i % PALETTE.length] as Rgb]),
     halfW - 24,
   );

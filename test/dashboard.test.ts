@@ -167,7 +167,7 @@ describe('dashboard JSON', () => {
       assert.ok(titles.has(t), t);
       assert.ok(queries.some((q) => q.panelTitle === t && q.repeat === undefined), `${t} is in the overview`);
     }
-    for (const t of ['State and sub-state', 'Seconds since active', 'Restart count (NRestarts)', 'Restarts per interval', 'Last exit status, Result, LoadState']) {
+    for (const t of ['State and sub-state', 'Seconds since active', 'Restart count (NRestarts) and starts', 'Restarts per interval', 'Last exit status, Result, LoadState']) {
       assert.ok(queries.some((q) => q.panelTitle === t && q.repeat === 'unit'), `${t} is in the per-unit row`);
     }
     const threshold = queries.find((q) => q.panelTitle === 'Seconds since active' && q.target.expr.includes('systemd_timer_interval_seconds'));
@@ -282,10 +282,15 @@ describe('dashboard queries against a real VictoriaMetrics fed by the real expor
     );
     const notLoaded = await Promise.all(status.map((q) => run(q, only('unit', 'does-not-exist.service'))));
     assert.deepEqual(notLoaded.map((series) => series.map((s) => `${s.metric.load_state}=${s.values[0]}`)), [[], [], ['not-found=0']]);
-    const counts = await value('Restart count (NRestarts)', only('unit', 'hb-crashloop.service'));
+    const counts = await value('Restart count (NRestarts) and starts', only('unit', 'hb-crashloop.service'));
     const seen = counts.flatMap((s) => s.values);
     assert.equal(Math.min(...seen), 4);
     assert.equal(Math.max(...seen), 7);
+    // The exporter's own start counter: 0 when first seen, then one per new InvocationID (3 restarts).
+    const startsQuery = queries.find((q) => q.panelTitle === 'Restart count (NRestarts) and starts' && q.target.refId === 'B');
+    assert.ok(startsQuery);
+    const starts = (await run(startsQuery, only('unit', 'hb-crashloop.service'))).flatMap((s) => s.values);
+    assert.deepEqual([Math.min(...starts), Math.max(...starts)], [0, 3]);
   });
 
   test('the README preview renders from these same queries (scripts/render-dashboard-preview.ts)', async () => {

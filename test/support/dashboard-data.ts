@@ -9,7 +9,8 @@
  * systemd recorded separately:
  *   - hb-crashloop.service alternates between the recorded `running` state
  *     (show-props-all-timestamp-unix.txt) and the recorded `auto-restart` state
- *     (show-props-hb-crashloop-auto-restart.txt), NRestarts rising by one per cycle (4..7);
+ *     (show-props-hb-crashloop-auto-restart.txt), NRestarts rising by one per cycle (4..7),
+ *     and with it an InvocationID (a property these recordings lack) so the exporter counts starts;
  *   - hb-tick.timer (OnUnitActiveSec=2s) stops triggering after step 3: its last trigger is
  *     moved back by one step per later step, so its age crosses 2x its interval.
  * Everything else (hb-failed.service failed with exit-code, does-not-exist.service not-found,
@@ -163,7 +164,9 @@ export function showAtStep(step: number, gapS: number): string {
   const tick = all.get('hb-tick.timer');
   if (!autoRestart || !running || !tick) throw new Error('seed-252 recordings changed: hb-crashloop.service / hb-tick.timer missing');
   const restarts = 4 + Math.floor(step / 2);
-  all.set('hb-crashloop.service', setProperty(step % 2 === 0 ? running : autoRestart, 'NRestarts', String(restarts)));
+  // Each restart is a new invocation: InvocationID (not in these recordings) changes with NRestarts.
+  const invocation = `InvocationID=${restarts.toString(16).padStart(32, '0')}`;
+  all.set('hb-crashloop.service', `${setProperty(step % 2 === 0 ? running : autoRestart, 'NRestarts', String(restarts))}\n${invocation}`);
   const stalled = Math.max(0, step - TIMER_STALLS_AFTER_STEP);
   if (stalled > 0) all.set('hb-tick.timer', triggerEarlier(tick, stalled * gapS));
   return [...all.values(), ...missing.values()].join('\n\n') + '\n';
