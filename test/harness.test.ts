@@ -4,12 +4,12 @@
  * the launcher refuses to boot when any isolation step is missing.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { skipReason } from './support/cli.ts';
+import { REPO, skipReason } from './support/cli.ts';
 import { EXIT_REFUSED, LAUNCHER, bootSandbox, sandboxUnavailable, verifyIsolation } from './harness/sandbox.ts';
 
 const reason = skipReason(sandboxUnavailable());
@@ -35,6 +35,18 @@ function startTime(pid: number): string | undefined {
     return undefined;
   }
 }
+
+/** The same process (pid and start time) and not a zombie waiting to be reaped. */
+function running(pid: number, start: string): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return startTime(pid) === start && stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const hostNs = (kind: string): string => spawnSync('readlink', [`/proc/self/ns/${kind}`], { encoding: 'utf8' }).stdout.trim();
 
@@ -82,6 +94,45 @@ describe('systemd sandbox harness', { skip: reason }, () => {
     } finally {
       rmSync(canaryDir, { recursive: true, force: true });
       rmSync(insideOnly, { force: true });
+    }
+  });
+
+  test('a test process killed by SIGKILL takes its sandbox with it; the next boot sweeps the cgroup', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hb-crash-'));
+    const script = join(dir, 'crash.mts');
+    writeFileSync(
+      script,
+      `import { bootSandbox } from ${JSON.stringify(new URL('./harness/sandbox.ts', import.meta.url).href)};\n` +
+        `const sb = await bootSandbox();\nconsole.log(JSON.stringify({ pid: sb.pid, cgroup: sb.cgroupPath }));\nsetInterval(() => {}, 1000);\n`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const booted = await new Promise<{ pid: number; cgroup: string }>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`no boot within 30 s: ${out}`)), 30_000);
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const line = out.split('\n').find((l) => l.startsWith('{'));
+          if (line) {
+            clearTimeout(timer);
+            resolve(JSON.parse(line) as { pid: number; cgroup: string });
+          }
+        });
+        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        child.once('exit', (code) => reject(new Error(`exited ${code} before booting: ${out}`)));
+      });
+      const processes = cgroupProcesses(booted.cgroup);
+      assert.ok(processes.has(booted.pid));
+      child.kill('SIGKILL');
+      // no exit hook runs on SIGKILL: launch.sh's pdeathsig chain must take systemd down
+      for (let i = 0; i < 200 && [...processes].some(([pid, start]) => running(pid, start)); i++) await sleep(50);
+      const survivors = [...processes].filter(([pid, start]) => running(pid, start));
+      assert.deepEqual(survivors, [], 'every process of the orphaned sandbox is gone');
+      await verifyIsolation(); // any boot sweeps cgroups whose owner is gone
+      assert.equal(existsSync(booted.cgroup), false, `stale cgroup ${booted.cgroup} swept`);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

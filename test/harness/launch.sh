@@ -91,8 +91,10 @@ if [ "$STAGE" = host ]; then
   export HB_STATE HB_NAME HB_UNITS HB_USER_UNITS HB_TARGET HB_HOST_NETWORK HB_DRY_RUN HB_STAMPS HB_SKIP \
     HB_HOST_MNT_NS HB_HOST_CGROUP_NS HB_HOST_PID_NS HB_HOST_NET_NS HB_SELF
   # script gives the rest a pty: systemd as PID 1 wants a /dev/console, and a pty is the one
-  # console that cannot reach the host's.
-  SHELL=/bin/bash exec script -qfec "exec $(printf '%q' "$HB_SELF") --stage cgroup" /dev/null
+  # console that cannot reach the host's. --pdeathsig here and on unshare chain a SIGKILL down
+  # to systemd when whoever started us dies, even by SIGKILL: script dies with its parent,
+  # unshare with script, and unshare --kill-child takes PID 1 (and with it the namespace).
+  SHELL=/bin/bash exec setpriv --pdeathsig KILL -- script -qfec "exec $(printf '%q' "$HB_SELF") --stage cgroup" /dev/null
 fi
 
 if [ "$STAGE" = cgroup ]; then
@@ -102,7 +104,7 @@ if [ "$STAGE" = cgroup ]; then
   net=--net
   [ "$HB_HOST_NETWORK" = 1 ] && net=
   # shellcheck disable=SC2086
-  exec unshare --pid --fork --kill-child --mount --propagation private --uts --ipc $net --cgroup \
+  exec setpriv --pdeathsig KILL -- unshare --pid --fork --kill-child --mount --propagation private --uts --ipc $net --cgroup \
     -- "$HB_SELF" --stage inner
 fi
 

@@ -330,7 +330,29 @@ function launcherArgs(o: { baseDir: string; name: string; hostNetwork: boolean; 
 
 let counter = 0;
 
+/**
+ * Removes what a test process killed by SIGKILL left behind: launch.sh's pdeathsig chain takes
+ * its sandbox down with it, but not the (then empty) cgroup directories and the state directory.
+ * Only for owners that are gone, and only rmdir: a cgroup that still holds a process stays.
+ */
+function sweepStale(): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(CGROUP2_ROOT);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const m = /^hb-sandbox-(\d+)-\d+-([A-Za-z0-9]+)$/.exec(entry);
+    if (!m || existsSync(`/proc/${m[1]}`)) continue;
+    if (removeCgroup(join(CGROUP2_ROOT, entry)).length === 0) {
+      rmSync(join(tmpdir(), `hb-sandbox-${m[2]}`), { recursive: true, force: true });
+    }
+  }
+}
+
 function newBase(): { baseDir: string; name: string } {
+  sweepStale();
   const baseDir = mkdtempSync(join(tmpdir(), 'hb-sandbox-'));
   mkdirSync(join(baseDir, 'state'));
   const name = `hb-sandbox-${process.pid}-${++counter}-${baseDir.slice(-6).replace(/[^A-Za-z0-9]/g, 'x')}`;
