@@ -17,10 +17,12 @@ import { skipReason } from './support/cli.ts';
 import { HOSTS, PUSH_GAP_MS, pushHistory, runDashboardQuery, type History, type QueriedSeries } from './support/dashboard-data.ts';
 import {
   extractQueries,
+  interpolate,
   parseLabelValues,
   queryVariables,
   referencedVariables,
   resolveVariables,
+  timeVariables,
   type ExtractedQuery,
   type VariableState,
 } from './support/grafana.ts';
@@ -172,6 +174,29 @@ describe('dashboard JSON', () => {
     }
     const threshold = queries.find((q) => q.panelTitle === 'Seconds since active' && q.target.expr.includes('systemd_timer_interval_seconds'));
     assert.match(threshold?.target.expr ?? '', /^2 \* /, "the timer's 2x-interval threshold is drawn");
+  });
+});
+
+describe("Grafana's interpolation, as reproduced in test/support/grafana.ts", () => {
+  test('multi-value and All become an escaped regex group; one value stays a bare escaped regex', () => {
+    const unit = (values: string[]): VariableState => ({ multi: true, includeAll: true, values });
+    assert.equal(interpolate('{unit=~"$unit"}', { unit: unit(['a.service', 'b.service']) }, {}), '{unit=~"(a\\\\.service|b\\\\.service)"}');
+    assert.equal(interpolate('{unit=~"${unit}"}', { unit: unit(['hb-ok.service']) }, {}), '{unit=~"hb-ok\\\\.service"}');
+    // systemd's escaped names keep their backslash: \x2d -> regex \\x2d -> PromQL string "\\\\x2d".
+    assert.equal(interpolate('$unit', { unit: unit(['dev-disk\\x2dboot.mount']) }, {}), 'dev-disk\\\\\\\\x2dboot\\\\.mount');
+    assert.equal(interpolate('$h', { h: { multi: false, includeAll: false, values: ["it's"] } }, {}), "it\\\\'s");
+    assert.throws(() => interpolate('$nope', {}, {}), /unknown variable/);
+  });
+
+  test('$__interval, $__rate_interval and $__range as the Prometheus data source computes them', () => {
+    const sixHours = timeVariables({ fromMs: 0, toMs: 6 * 3600_000, maxDataPoints: 1000, scrapeIntervalMs: 30_000 });
+    // 21.6 s per point rounds to 20 s, below the 30 s scrape interval; rate = max(30+30, 4x30) s.
+    assert.deepEqual(
+      [sixHours.builtins.__interval, sixHours.builtins.__rate_interval, sixHours.builtins.__range],
+      ['30s', '120s', '21600s'],
+    );
+    const week = timeVariables({ fromMs: 0, toMs: 7 * 86400_000, maxDataPoints: 1000, scrapeIntervalMs: 30_000 });
+    assert.deepEqual([week.builtins.__interval, week.builtins.__rate_interval], ['10m', '630s']);
   });
 });
 

@@ -130,7 +130,7 @@ export function roundInterval(ms: number): number {
   return 31536000000;
 }
 
-/** Grafana's short form of a duration: 500ms, 2s, 1m, 1h. */
+/** rangeutil.secondsToHms for the round intervals it is given here: 500ms, 2s, 1m, 1h. */
 export function formatDuration(ms: number): string {
   if (ms % 3_600_000 === 0 && ms >= 3_600_000) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0 && ms >= 60_000) return `${ms / 60_000}m`;
@@ -166,7 +166,8 @@ export function timeVariables(ctx: TimeContext): TimeVariables {
     builtins: {
       __interval: formatDuration(intervalMs),
       __interval_ms: String(intervalMs),
-      __rate_interval: formatDuration(rateMs),
+      // getRateIntervalScopedVariable writes plain seconds: "120s", not "2m".
+      __rate_interval: `${rateMs / 1000}s`,
       __range: `${rangeS}s`,
       __range_s: String(rangeS),
       __range_ms: String(rangeMs),
