@@ -44,9 +44,10 @@ describe('exporter end to end: real systemd 252 -> built CLI -> real VictoriaMet
 
   /**
    * Runs the shipped bundle inside the sandbox the way a unit would (clean environment), then
-   * waits (bounded) until every sample it pushed is searchable. VictoriaMetrics 1.112 answers the
-   * OTLP push before the rows are ingested: vm_rows_inserted_total and /api/v1/export catch up
-   * ~0.5-1 s later, and force_flush does not hurry that (measured here).
+   * waits (bounded) until every sample it pushed is searchable. Measured here with VictoriaMetrics
+   * 1.112: right after the push has been answered, both vm_rows_inserted_total and
+   * /api/v1/export sometimes lag by up to ~1 s (force_flush does not hurry that), so wait until
+   * the counter has moved, holds still across two polls, and export shows that many samples.
    */
   async function runExporter(args: string[], env: Record<string, string> = {}): Promise<ExecResult> {
     const rowsBefore = await rowsInserted();
@@ -57,8 +58,9 @@ describe('exporter end to end: real systemd 252 -> built CLI -> real VictoriaMet
     let visible = 0;
     await sb.waitFor(
       async () => {
+        const previous = rows;
         rows = (await rowsInserted()) - rowsBefore;
-        if (rows === 0) return false;
+        if (rows === 0 || rows !== previous) return false;
         await vm.flush();
         const all = await vm.exportRaw('{__name__=~".+"}');
         visible = all.reduce((n, s) => n + s.timestamps.filter((t) => t >= sinceMs).length, 0);
