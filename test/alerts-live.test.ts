@@ -8,7 +8,8 @@
  * and SystemdUnitFailed for the failed one, SystemdUnitMissing for the not-found and the masked
  * unit; nothing fires or is pending for the healthy units (the long-running service, the 2 s
  * timer and the oneshot it starts on every run, the far-away calendar timer with its 3-day-old
- * stamp); and SystemdHeartbeatAbsent fires once the runs stop.
+ * stamp); SystemdTimerStale fires for the 2 s timer once it is stopped; and
+ * SystemdHeartbeatAbsent fires once the runs stop.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,8 +36,9 @@ const SHORT: Record<string, string> = {
   RESTART_WINDOW: '30s',
   FAILED_FOR: '5s',
   MISSING_FOR: '5s',
-  // hb-tick.timer: interval 2 s, so stale after 2 + max(2, 15) = 17 s without a trigger
-  STALE_MIN_LATE_SECONDS: '15',
+  // hb-tick.timer: interval 2 s, so stale after 2 + max(2, 8) = 10 s without a trigger (its
+  // age at collection is ~2 s while it runs)
+  STALE_MIN_LATE_SECONDS: '8',
   // Generous against a slow run on a busy machine: a run taking longer must not look absent.
   HEARTBEAT_ABSENT_SECONDS: '20',
   HEARTBEAT_LOOKBACK: '1h',
@@ -74,7 +76,7 @@ describe('alert rules live: real systemd 252 -> built CLI -> real VictoriaMetric
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('restart loop, failed and missing units fire, healthy units stay quiet, the dead-man fires after the runs stop', async (t) => {
+  test('restart loop, failed and missing units fire, healthy units stay quiet, a stopped timer goes stale, the dead-man fires after the runs stop', async (t) => {
     const box = sb as Sandbox;
     const victoria = vm as Victoria;
     const alerting = vmalert as Vmalert;
@@ -147,7 +149,30 @@ describe('alert rules live: real systemd 252 -> built CLI -> real VictoriaMetric
     const nRestarts = await box.systemctl(['show', '-p', 'NRestarts', '--value', '--', 'hb-crashloop.service']);
     assert.ok(Number(nRestarts.stdout.trim()) > 3, `hb-crashloop.service NRestarts=${nRestarts.stdout.trim()}`);
 
-    // Phase 2: the runs stop. Every series of the host ages out, and the dead-man's switch fires.
+    // Phase 2: hb-tick.timer is stopped, so it stops triggering while the exporter keeps
+    // reporting it: SystemdTimerStale fires for it, and for nothing else.
+    const stop = await box.systemctl(['stop', 'hb-tick.timer']);
+    assert.equal(stop.code, 0, stop.stderr);
+    const stillHealthy = HEALTHY.filter((u) => u !== 'hb-tick.timer' && u !== 'hb-oneshot.service');
+    const staleStarted = Date.now();
+    let stale: VmalertAlert[] = [];
+    for (let run = 0; run < MAX_RUNS && Date.now() - staleStarted < RUNS_DEADLINE_MS; run++) {
+      const tick = Date.now();
+      await runExporter();
+      alerts = await alerting.alerts();
+      const wrong = alerts.filter((a) => stillHealthy.includes(a.labels['unit'] ?? '') || a.name === 'SystemdHeartbeatAbsent');
+      assert.deepEqual(wrong, [], `alerts that must not exist:\n${describeAlerts(wrong)}`);
+      stale = alerts.filter((a) => a.name === 'SystemdTimerStale' && a.state === 'firing');
+      if (stale.length > 0) break;
+      await sleep(Math.max(0, RUN_EVERY_MS - (Date.now() - tick)));
+    }
+    t.diagnostic(`SystemdTimerStale fired ${Date.now() - staleStarted} ms after hb-tick.timer was stopped`);
+    assert.deepEqual(stale.map((a) => a.labels['unit']), ['hb-tick.timer'], `vmalert has:\n${describeAlerts(alerts)}`);
+    assert.equal(stale[0]?.labels['severity'], 'warning');
+    assert.equal(stale[0]?.annotations['runbook_url'], 'RUNBOOK.md#systemdtimerstale');
+    assert.match(stale[0]?.annotations['description'] ?? '', /^hb-tick\.timer on live last triggered .+ ago, more than 2x its own interval/);
+
+    // Phase 3: the runs stop. Every series of the host ages out, and the dead-man's switch fires.
     const stoppedAt = Date.now();
     let absent: VmalertAlert[] = [];
     for (let poll = 0; poll < ABSENT_DEADLINE_MS / 500 && Date.now() - stoppedAt < ABSENT_DEADLINE_MS; poll++) {
