@@ -124,8 +124,8 @@ function execStart(o: ServiceOptions): string {
 }
 
 /**
- * The system service: a dynamic user that can read unit state over D-Bus (no privilege needed)
- * and nothing else. `systemd-analyze security --offline=true` rates it 1.1 on systemd 252
+ * The system service: DynamicUser=yes sandboxing under the static SERVICE_USER, which can read
+ * unit state over D-Bus (no privilege needed) and do nothing else. `systemd-analyze security --offline=true` rates it 1.1 on systemd 252
  * (test/units.test.ts fails above 1.5); what is left is the network it needs (PrivateNetwork,
  * AF_INET, no IP allow list since the endpoint is configurable), MemoryDenyWriteExecute (V8's
  * JIT needs executable pages it wrote), and the rtc device ProtectClock= itself allows.
