@@ -12,6 +12,7 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { redactUrl } from '../config.ts';
+import { boundedLookup } from './lookup.ts';
 import { EXIT, HeartbeatError } from '../errors.ts';
 import { METRICS } from '../metrics/definitions.ts';
 import type { Observation } from '../metrics/observe.ts';
@@ -118,6 +119,8 @@ export async function pushRuns(runs: readonly Run[], options: PushOptions): Prom
     url: options.endpoint,
     headers: { ...options.headers },
     timeoutMillis: Math.max(1, Math.round(options.timeoutMs)),
+    // keepAlive as the SDK's default; lookup: a DNS server that never answers must not hold the run.
+    httpAgentOptions: { keepAlive: true, lookup: boundedLookup(options.timeoutMs) as never },
   });
   const result = await new Promise<{ code: number; error?: Error }>((resolve) => exporter.export(resourceMetrics, resolve));
   if (result.code !== SUCCESS) {
