@@ -8,9 +8,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { REPO, skipReason } from './support/cli.ts';
-import { EXIT_REFUSED, LAUNCHER, bootSandbox, sandboxUnavailable, verifyIsolation } from './harness/sandbox.ts';
+import { EXIT_REFUSED, LAUNCHER, bootSandbox, sandboxUnavailable, verifyIsolation, type ExecResult, type Sandbox } from './harness/sandbox.ts';
 
 const reason = skipReason(sandboxUnavailable());
 
@@ -175,32 +176,54 @@ describe('systemd sandbox harness', { skip: reason }, () => {
   });
 
   test('hostNetwork, extraUnits, bootUnits and units written to /etc/systemd/system', async () => {
-    const sb = await bootSandbox({
-      hostNetwork: true,
-      withFixtures: false,
-      extraUnits: { 'hb-extra.service': '[Service]\nExecStart=/bin/sleep infinity\n' },
-      bootUnits: ['hb-extra.service'],
-    });
+    // a listener on host loopback: a service inside reaches it only with hostNetwork
+    const received: string[] = [];
+    const server = createServer((socket) => socket.on('data', (d: Buffer) => received.push(d.toString().trim())));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const connect = (sb: Sandbox, token: string): Promise<ExecResult> =>
+      sb.exec(['systemd-run', '--wait', '--quiet', '--service-type=exec', 'bash', '-c', `echo ${token} >/dev/tcp/127.0.0.1/${port}`], { timeoutMs: 20_000 });
     try {
-      const net = await sb.exec(['readlink', `/proc/1/ns/net`]);
-      assert.equal(net.stdout.trim(), hostNs('net'), 'hostNetwork: PID 1 shares the host network namespace');
-      assert.equal((await sb.systemctl(['is-active', 'hb-extra.service'])).stdout.trim(), 'active');
-      assert.equal((await sb.systemctl(['show', '-p', 'LoadState', '--value', 'hb-ok.service'])).stdout.trim(), 'not-found', 'withFixtures: false');
-      await sb.writeFile('/etc/systemd/system/hb-written.service', '[Service]\nExecStart=/bin/sleep infinity\n');
-      assert.equal((await sb.systemctl(['daemon-reload'])).code, 0);
-      assert.equal((await sb.systemctl(['start', 'hb-written.service'])).code, 0);
-      assert.equal((await sb.systemctl(['is-active', 'hb-written.service'])).stdout.trim(), 'active');
+      await checkNetworks();
     } finally {
-      await sb.stop();
+      server.close();
     }
-    const own = await bootSandbox({ withFixtures: false });
-    try {
-      const net = await own.exec(['readlink', `/proc/1/ns/net`]);
-      assert.notEqual(net.stdout.trim(), hostNs('net'), 'by default PID 1 has its own network namespace');
-      const execNet = await own.exec(['readlink', '/proc/self/ns/net']);
-      assert.equal(execNet.stdout.trim(), hostNs('net'), 'exec() keeps the host network namespace');
-    } finally {
-      await own.stop();
+
+    async function checkNetworks(): Promise<void> {
+      const sb = await bootSandbox({
+        hostNetwork: true,
+        withFixtures: false,
+        extraUnits: { 'hb-extra.service': '[Service]\nExecStart=/bin/sleep infinity\n' },
+        bootUnits: ['hb-extra.service'],
+      });
+      try {
+        const net = await sb.exec(['readlink', `/proc/1/ns/net`]);
+        assert.equal(net.stdout.trim(), hostNs('net'), 'hostNetwork: PID 1 shares the host network namespace');
+        assert.equal((await sb.systemctl(['is-active', 'hb-extra.service'])).stdout.trim(), 'active');
+        assert.equal((await sb.systemctl(['show', '-p', 'LoadState', '--value', 'hb-ok.service'])).stdout.trim(), 'not-found', 'withFixtures: false');
+        await sb.writeFile('/etc/systemd/system/hb-written.service', '[Service]\nExecStart=/bin/sleep infinity\n');
+        assert.equal((await sb.systemctl(['daemon-reload'])).code, 0);
+        assert.equal((await sb.systemctl(['start', 'hb-written.service'])).code, 0);
+        assert.equal((await sb.systemctl(['is-active', 'hb-written.service'])).stdout.trim(), 'active');
+        const pushed = await connect(sb, 'from-host-network');
+        assert.equal(pushed.code, 0, pushed.stderr);
+        for (let i = 0; i < 100 && !received.includes('from-host-network'); i++) await sleep(50);
+        assert.ok(received.includes('from-host-network'), 'a service inside reached host 127.0.0.1');
+      } finally {
+        await sb.stop();
+      }
+      const own = await bootSandbox({ withFixtures: false });
+      try {
+        const net = await own.exec(['readlink', `/proc/1/ns/net`]);
+        assert.notEqual(net.stdout.trim(), hostNs('net'), 'by default PID 1 has its own network namespace');
+        const execNet = await own.exec(['readlink', '/proc/self/ns/net']);
+        assert.equal(execNet.stdout.trim(), hostNs('net'), 'exec() keeps the host network namespace');
+        const isolated = await connect(own, 'from-own-network');
+        assert.notEqual(isolated.code, 0, 'a service in its own network namespace cannot reach host loopback');
+        assert.ok(!received.includes('from-own-network'));
+      } finally {
+        await own.stop();
+      }
     }
   });
 });
