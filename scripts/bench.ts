@@ -1,0 +1,249 @@
+/**
+ * `npm run bench`: what one tick costs next to the least a tick can cost, on this machine.
+ *
+ * Side by side in one run, in rotating order, at N=10 and N=1000 units:
+ *   floor      scripts/bench/floor.cjs: zero dependencies, protobuf by hand, node:http
+ *   tick       the shipped entry point, dist/systemd-heartbeat.cjs (built first)
+ *   unbundled  the same source with the OTel packages left in node_modules (esbuild,
+ *              packages: 'external'), to show what bundling buys
+ * systemd is recorded real 252 output scaled to N units (bench/units.ts) replayed by a fake
+ * systemctl (test/support/replay.ts): only the systemctl edge is swapped, every variant spawns
+ * it the same number of times (checked), and each push goes to a real VictoriaMetrics on
+ * loopback (checked: the same series arrive from every variant). Before timing, the floor's
+ * observations are checked against the tick's `--dry-run --format json`: same payload.
+ *
+ * Each process runs in a clean environment (no NODE_OPTIONS, no NODE_EXTRA_CA_CERTS: as a
+ * systemd unit sees it) under bench/rusage.py, which reports wall, user+sys CPU and peak RSS
+ * from wait4(2). BENCH_REPS (default 30) rounds after 3 warm-up rounds.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { createReplay, type Replay } from '../test/support/replay.ts';
+import { startVictoria, victoriaUnavailable } from '../test/support/victoria.ts';
+import { BENCH_PATTERN, generateUnits } from './bench/units.ts';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+const REPS = Number(process.env.BENCH_REPS ?? 30);
+const WARMUP = 3;
+const SIZES = [10, 1000] as const;
+const PATH = '/usr/local/bin:/usr/bin:/bin';
+const NODE = process.execPath;
+/** Metrics whose value depends on the moment it is read: compared within a tolerance. */
+const TIME_DEPENDENT = new Set([
+  'systemd_unit_seconds_since_active',
+  'systemd_timer_last_trigger_timestamp_seconds',
+  'systemd_heartbeat_last_run_timestamp_seconds',
+  'systemd_heartbeat_collect_duration_seconds',
+]);
+
+type Variant = 'floor' | 'tick' | 'unbundled';
+const VARIANTS: readonly Variant[] = ['floor', 'tick', 'unbundled'];
+
+interface Sample {
+  readonly status: number;
+  readonly wall_ms: number;
+  readonly user_ms: number;
+  readonly sys_ms: number;
+  readonly maxrss_kb: number;
+}
+
+/** The persistent measuring process: one job in, one rusage line out. */
+function startRunner(): { run(argv: string[], env: Record<string, string>): Promise<Sample>; stop(): void } {
+  const child = spawn('python3', [join(REPO, 'scripts/bench/rusage.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const waiting: Array<(line: string) => void> = [];
+  lines.on('line', (line) => waiting.shift()?.(line));
+  const scratch = mkdtempSync(join(tmpdir(), 'hb-bench-out-'));
+  return {
+    run(argv, env) {
+      const stdout = join(scratch, 'stdout');
+      const stderr = join(scratch, 'stderr');
+      return new Promise<Sample>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no answer from the runner for ${argv.join(' ')}`)), 60_000);
+        waiting.push((line) => {
+          clearTimeout(timer);
+          const sample = JSON.parse(line) as Sample;
+          if (sample.status !== 0) {
+            reject(new Error(`${argv.slice(1).join(' ')} exited ${sample.status}: ${readFileSync(stderr, 'utf8').trim()}`));
+          } else resolve(sample);
+        });
+        child.stdin.write(JSON.stringify({ argv, env, stdout, stderr }) + '\n');
+      });
+    },
+    stop() {
+      child.stdin.end();
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+interface Observation {
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly value: number;
+}
+
+function keyOf(o: Observation): string {
+  return `${o.name}{${Object.entries(o.labels)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(',')}}`;
+}
+
+/** Throws unless the floor would push what the tick pushes (same series, same values). */
+function checkSamePayload(n: number, env: (variant: Variant) => Record<string, string>, entry: Record<Variant, string[]>): void {
+  const read = (argv: string[], variantEnv: Record<string, string>): Observation[] => {
+    const r = spawnSync(NODE, argv, { env: variantEnv, encoding: 'utf8', timeout: 30_000, maxBuffer: 1 << 28 });
+    if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
+    return (JSON.parse(r.stdout) as { observations: Observation[] }).observations;
+  };
+  const state = mkdtempSync(join(tmpdir(), 'hb-bench-check-'));
+  try {
+    const common = (v: Variant): Record<string, string> => ({ ...env(v), SYSTEMD_HEARTBEAT_HOST: 'bench-check', SYSTEMD_HEARTBEAT_STATE_DIR: state });
+    const tick = new Map(read([...entry.tick, '--dry-run', '--format', 'json'], common('tick')).map((o) => [keyOf(o), o]));
+    const floor = new Map(read([...entry.floor, '--print'], common('floor')).map((o) => [keyOf(o), o]));
+    const missing = [...tick.keys()].filter((k) => !floor.has(k));
+    const extra = [...floor.keys()].filter((k) => !tick.has(k));
+    if (missing.length > 0 || extra.length > 0) {
+      throw new Error(`N=${n}: the floor's payload differs: missing ${missing.slice(0, 3).join(' ')}; extra ${extra.slice(0, 3).join(' ')}`);
+    }
+    for (const [key, t] of tick) {
+      const f = floor.get(key) as Observation;
+      const tolerance = TIME_DEPENDENT.has(t.name) ? 10 : 1e-9;
+      if (Math.abs(f.value - t.value) > tolerance) throw new Error(`N=${n}: ${key} is ${t.value} in the tick, ${f.value} in the floor`);
+    }
+    console.log(`N=${n}: floor and tick payloads agree (${tick.size} observations)`);
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const unavailable = victoriaUnavailable();
+  if (unavailable) throw new Error(unavailable);
+  const work = mkdtempSync(join(tmpdir(), 'hb-bench-'));
+  const replays: Replay[] = [];
+  const runner = startRunner();
+  const vm = await startVictoria();
+  try {
+    // (b) the shipped tick, freshly built; (c) the same source, OTel packages from node_modules.
+    const built = spawnSync(NODE, [join(REPO, 'scripts/build.mjs')], { stdio: 'inherit' });
+    if (built.status !== 0) throw new Error('npm run build failed');
+    const unbundledDir = join(work, 'unbundled');
+    mkdirSync(unbundledDir);
+    symlinkSync(join(REPO, 'node_modules'), join(unbundledDir, 'node_modules'));
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
+    await build({
+      entryPoints: [join(REPO, 'src/bin.ts')],
+      outfile: join(unbundledDir, 'systemd-heartbeat.mjs'),
+      bundle: true,
+      packages: 'external',
+      platform: 'node',
+      format: 'esm',
+      target: 'node20.6',
+      define: { HEARTBEAT_VERSION: JSON.stringify(pkg.version) },
+      logLevel: 'warning',
+    });
+    const entry: Record<Variant, string[]> = {
+      floor: [join(REPO, 'scripts/bench/floor.cjs')],
+      tick: [join(REPO, 'dist/systemd-heartbeat.cjs')],
+      unbundled: [join(unbundledDir, 'systemd-heartbeat.mjs')],
+    };
+
+    const results: Array<{ n: number; variant: Variant; samples: Sample[]; calls: number }> = [];
+    for (const n of SIZES) {
+      const units = generateUnits(n);
+      const replay: Record<Variant, Replay> = {
+        floor: createReplay(units),
+        tick: createReplay(units),
+        unbundled: createReplay(units),
+      };
+      replays.push(...Object.values(replay));
+      const stateDirs = Object.fromEntries(VARIANTS.map((v) => [v, join(work, `state-${v}-${n}`)])) as Record<Variant, string>;
+      const env = (v: Variant): Record<string, string> => ({
+        PATH,
+        SYSTEMD_HEARTBEAT_SYSTEMCTL: replay[v].systemctl,
+        SYSTEMD_HEARTBEAT_UNITS: BENCH_PATTERN,
+        SYSTEMD_HEARTBEAT_HOST: `bench-${v}-${n}`,
+        SYSTEMD_HEARTBEAT_STATE_DIR: stateDirs[v],
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: vm.otlpUrl,
+      });
+      checkSamePayload(n, env, entry);
+      const samples: Record<Variant, Sample[]> = { floor: [], tick: [], unbundled: [] };
+      const callsBefore = Object.fromEntries(VARIANTS.map((v) => [v, replay[v].calls().length])) as Record<Variant, number>;
+      for (let round = 0; round < WARMUP + REPS; round++) {
+        for (let i = 0; i < VARIANTS.length; i++) {
+          const v = VARIANTS[(round + i) % VARIANTS.length] as Variant;
+          const sample = await runner.run([NODE, ...entry[v]], env(v));
+          if (round >= WARMUP) samples[v].push(sample);
+        }
+      }
+      for (const v of VARIANTS) {
+        const calls = (replay[v].calls().length - callsBefore[v]) / (WARMUP + REPS);
+        results.push({ n, variant: v, samples: samples[v], calls });
+      }
+      // Every variant's pushes arrived, as the same series.
+      await vm.flush();
+      const counts = await Promise.all(
+        VARIANTS.map(async (v) => (await vm.series(`{host="bench-${v}-${n}"}`)).length),
+      );
+      if (new Set(counts).size !== 1 || counts[0] === 0) {
+        throw new Error(`N=${n}: VictoriaMetrics holds ${VARIANTS.map((v, i) => `${v} ${counts[i]}`).join(', ')} series`);
+      }
+      console.log(`N=${n}: VictoriaMetrics received ${counts[0]} series from each variant`);
+    }
+
+    const floorOf = (n: number): Sample[] => results.find((r) => r.n === n && r.variant === 'floor')?.samples ?? [];
+    const cpu = (s: Sample): number => s.user_ms + s.sys_ms;
+    const rows = [['N', 'variant', 'systemctl/run', 'wall ms', 'CPU ms', 'peak RSS MB', 'wall x', 'CPU x', 'RSS x']];
+    for (const r of results) {
+      const f = floorOf(r.n);
+      const wall = median(r.samples.map((s) => s.wall_ms));
+      const c = median(r.samples.map(cpu));
+      const rss = median(r.samples.map((s) => s.maxrss_kb)) / 1024;
+      const fWall = median(f.map((s) => s.wall_ms));
+      const fCpu = median(f.map(cpu));
+      const fRss = median(f.map((s) => s.maxrss_kb)) / 1024;
+      rows.push([
+        String(r.n),
+        r.variant,
+        String(r.calls),
+        wall.toFixed(1),
+        c.toFixed(1),
+        rss.toFixed(1),
+        (wall / fWall).toFixed(2),
+        (c / fCpu).toFixed(2),
+        (rss / fRss).toFixed(2),
+      ]);
+    }
+    const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((row) => (row[i] as string).length)));
+    console.log(
+      `\nMedians of ${REPS} runs each (after ${WARMUP} warm-up rounds), order rotating; node ${process.version}, ` +
+        `${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
+    );
+    for (const row of rows) console.log(row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  '));
+    const odd = results.filter((r) => r.calls !== (results[0] as { calls: number }).calls);
+    if (odd.length > 0) throw new Error(`systemctl calls per run differ between variants: ${results.map((r) => `${r.variant}@${r.n}=${r.calls}`).join(' ')}`);
+  } finally {
+    runner.stop();
+    await vm.stop();
+    for (const r of replays) r.remove();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});
