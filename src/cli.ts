@@ -10,7 +10,7 @@ import { createLog, type Log } from './log.ts';
 import { listUnits, runOnce, type OutputFormat, type RunDeps } from './commands/run.ts';
 import { installCommand, uninstallCommand } from './commands/install.ts';
 import { summaryCommand } from './commands/summary.ts';
-import { createSystemctl } from './systemd/systemctl.ts';
+import { createJournalctl, createSystemctl } from './systemd/systemctl.ts';
 
 declare const HEARTBEAT_VERSION: string | undefined;
 const VERSION = typeof HEARTBEAT_VERSION === 'string' ? HEARTBEAT_VERSION : 'dev';
@@ -183,6 +183,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     const deps: RunDeps = {
       config,
       run: systemctl,
+      // The user manager's runs are logged under its own pid, not PID 1: counted from InvocationID changes.
+      ...(config.scope === 'system' ? { journal: createJournalctl({ timeoutMs: () => remainingMs() - pushReserve, env }) } : {}),
       readClock,
       log,
       print: (text) => process.stdout.write(text + '\n'),

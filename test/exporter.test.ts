@@ -21,7 +21,7 @@ const UNITS = [
   'hb-stale.*',
   'does-not-exist.service',
 ];
-const LABEL_KEYS = new Set(['__name__', 'unit', 'host', 'sub_state', 'load_state', 'result']);
+const LABEL_KEYS = new Set(['__name__', 'unit', 'host', 'sub_state', 'load_state', 'result', 'service']);
 
 const reason = skipReason(victoriaUnavailable());
 

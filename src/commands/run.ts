@@ -9,13 +9,17 @@ import { pushRuns } from '../export/otlp.ts';
 import { toObservations, type Clock, type Observation, type Remembered } from '../metrics/observe.ts';
 import { countStarts } from '../state/starts.ts';
 import { EMPTY_STATE, StateDir, type State } from '../state/store.ts';
-import { collect, type Collection, type RunSystemctl } from '../systemd/collect.ts';
+import { collect, type Collection, type RunJournalctl, type RunSystemctl } from '../systemd/collect.ts';
+import type { JournalFrom } from '../systemd/journal.ts';
+import { accountTimers } from '../state/timers.ts';
 import type { Run } from '../export/otlp.ts';
 import type { Log } from '../log.ts';
 
 export interface RunDeps {
   readonly config: Config;
   readonly run: RunSystemctl;
+  /** journalctl for timer jobs' runs; undefined where the journal is not read (the user scope). */
+  readonly journal?: RunJournalctl;
   readonly readClock: () => Clock;
   readonly log: Log;
   readonly print: (text: string) => void;
@@ -25,12 +29,13 @@ export interface RunDeps {
 
 export type OutputFormat = 'table' | 'json';
 
-async function collectAndReport(deps: RunDeps): Promise<Collection> {
+async function collectAndReport(deps: RunDeps, journalFrom?: JournalFrom): Promise<Collection> {
   const collection = await collect({
     patterns: deps.config.units,
     host: deps.config.host,
     run: deps.run,
     readClock: deps.readClock,
+    ...(deps.journal && journalFrom ? { journal: { run: deps.journal, from: journalFrom } } : {}),
   });
   for (const problem of collection.problems) deps.log.warning(`could not read: ${problem}`);
   return collection;
@@ -75,11 +80,24 @@ function openState(deps: RunDeps, lock: boolean): { dir: StateDir | undefined; s
   return { dir, state };
 }
 
+/**
+ * Where this run's journal read starts. Only the run that will save the new position reads
+ * (the lock holder, or a dry run that shows but keeps nothing): two readers would count the
+ * same runs twice.
+ */
+function journalFrom(state: State, reads: boolean, nowSeconds: number): JournalFrom | undefined {
+  if (!reads) return undefined;
+  if (state.journal.cursor) return { cursor: state.journal.cursor };
+  // Nothing seen yet: from the first run's time on (the past before it is not counted).
+  return { sinceSeconds: state.journal.since ?? nowSeconds };
+}
+
 export async function runOnce(deps: RunDeps, options: { dryRun: boolean; format: OutputFormat }): Promise<number> {
-  const collection = await collectAndReport(deps);
-  // A dry run reads the state but changes nothing: no lock, no pruning, no counting.
+  // A dry run reads the state but changes nothing: no lock, no pruning, no saving.
   const { dir, state } = openState(deps, !options.dryRun);
   try {
+    const reads = options.dryRun || dir?.locked === true;
+    const collection = await collectAndReport(deps, journalFrom(state, reads, deps.readClock().realtime));
     return await finishRun(deps, options, collection, dir, state);
   } finally {
     dir?.unlock();
@@ -96,12 +114,30 @@ async function finishRun(
   const nowMs = collection.snapshot.clock.realtime * 1000;
   const limits = { maxAgeSeconds: deps.config.spoolMaxAgeSeconds, maxBytes: deps.config.spoolMaxBytes };
   const pruned = dir?.locked ? pruneSpool(dir, nowMs, limits, deps.log) : undefined;
-  const units = dir?.locked || options.dryRun ? countStarts(state.units, collection.snapshot.units) : state.units;
+  const counts = dir?.locked || options.dryRun;
+  const units = counts ? countStarts(state.units, collection.snapshot.units) : state.units;
+  const reading = collection.journal;
+  const timers = counts ? accountTimers(state.timers, collection.timers, reading, collection.snapshot.clock) : state.timers;
+  let journal = state.journal;
+  if (reading) {
+    if (reading.readable !== (state.journal.readable ?? true)) {
+      if (reading.readable) deps.log.info('journal readable again: timer jobs\' runs are counted from it');
+      else deps.log.warning(`journal not readable (${reading.problem ?? 'unknown'}): timer jobs' runs are counted from InvocationID changes, which misses runs between two ticks`);
+    }
+    if (reading.capped) deps.log.warning('journal: more finished runs since the last tick than one read takes; the oldest were not counted');
+    journal = reading.readable
+      ? reading.cursor !== undefined
+        ? { cursor: reading.cursor, readable: true }
+        : { ...state.journal, since: state.journal.since ?? collection.snapshot.clock.realtime, readable: true }
+      : { ...state.journal, readable: false };
+  }
   let spoolDropped = state.spoolDropped + (pruned?.dropped ?? 0);
   const remembered: Remembered | undefined = dir && {
     starts: Object.fromEntries(Object.entries(units).map(([unit, memory]) => [unit, memory.starts])),
     spooledRuns: pruned?.waiting ?? dir.list().entries.length,
     spoolDropped,
+    timers,
+    ...(reading ? { journalReadable: reading.readable } : {}),
   };
   const observations = toObservations(collection.snapshot, remembered);
   if (options.dryRun) {
@@ -121,7 +157,7 @@ async function finishRun(
     } finally {
       if (dir?.locked) {
         try {
-          dir.writeState({ units, spoolDropped });
+          dir.writeState({ units, spoolDropped, timers, journal });
         } catch (error) {
           deps.log.warning(`state directory ${deps.config.stateDir}: cannot save state (${describeError(error)})`);
         }

@@ -125,6 +125,54 @@ export const TIMER_INTERVAL = define({
   help: "The timer's own period, so one rule can judge every timer's staleness; absent for a timer that does not repeat.",
 });
 
+/** NextElapseUSecRealtime, or NextElapseUSecMonotonic converted to wall time; systemd#5923 is a timer whose next elapse stays in the past. */
+export const TIMER_NEXT_ELAPSE = define({
+  name: 'systemd_timer_next_elapse_timestamp_seconds',
+  type: 'gauge',
+  unit: 'seconds',
+  labels: ['unit', 'host'],
+  source: 'NextElapseUSecRealtime, NextElapseUSecMonotonic (timers)',
+  help: 'Unix time the timer fires next (the earlier of its calendar and monotonic elapses); absent when it will not fire again.',
+});
+
+/** systemd forgets the last success once a run fails: it is remembered in the state directory. */
+export const TIMER_LAST_SUCCESS = define({
+  name: 'systemd_timer_last_success_timestamp_seconds',
+  type: 'gauge',
+  unit: 'seconds',
+  labels: ['unit', 'host', 'service'],
+  source: "the triggered service's Result=success runs (journal, InactiveEnterTimestamp), kept in the state directory",
+  help: "Unix time the timer's job last finished with Result=success; absent until one is seen (kept across reboots).",
+});
+
+export const TIMER_LAST_RESULT = define({
+  name: 'systemd_timer_last_result',
+  type: 'gauge',
+  unit: '1',
+  labels: ['unit', 'host', 'service', 'result'],
+  source: "the triggered service's Result after its latest finished run",
+  help: "1 for the Result of the timer job's latest finished run (success, exit-code, signal, timeout, ...); one series at a time.",
+});
+
+/** The journal sees every run, including those between two ticks that `systemctl show` cannot. */
+export const TIMER_RUNS = define({
+  name: 'systemd_timer_runs_total',
+  type: 'counter',
+  unit: '1',
+  labels: ['unit', 'host', 'service', 'result'],
+  source: "PID 1's journal entries per finished run (MESSAGE_ID 7ad2d189... success, d9b373ed... failure); fallback: InvocationID changes",
+  help: "Finished runs of the timer's job by result, counted once each from the journal (exact), or one per new InvocationID when the journal cannot be read.",
+});
+
+export const HEARTBEAT_JOURNAL_READABLE = define({
+  name: 'systemd_heartbeat_journal_readable',
+  type: 'gauge',
+  unit: '1',
+  labels: ['host'],
+  source: 'the exporter (journalctl)',
+  help: "1 when timer jobs' runs were read from the journal this run; 0 when it could not be read and runs were counted from InvocationID changes (logged). Absent without timers.",
+});
+
 export const HEARTBEAT_LAST_RUN = define({
   name: 'systemd_heartbeat_last_run_timestamp_seconds',
   type: 'gauge',
@@ -190,12 +238,17 @@ export const METRICS = [
   FAILED_UNITS,
   TIMER_LAST_TRIGGER,
   TIMER_INTERVAL,
+  TIMER_NEXT_ELAPSE,
+  TIMER_LAST_SUCCESS,
+  TIMER_LAST_RESULT,
+  TIMER_RUNS,
   HEARTBEAT_LAST_RUN,
   HEARTBEAT_COLLECT_DURATION,
   HEARTBEAT_UNITS,
   HEARTBEAT_COLLECT_ERRORS,
   HEARTBEAT_SPOOLED_RUNS,
   HEARTBEAT_SPOOL_DROPPED,
+  HEARTBEAT_JOURNAL_READABLE,
 ] as const satisfies readonly MetricDefinition[];
 
 export type MetricName = (typeof METRICS)[number]['name'];

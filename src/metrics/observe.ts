@@ -3,17 +3,23 @@
  * a constant from definitions.ts.
  */
 import type { UnitStatus } from '../systemd/unit.ts';
+import type { TimerMemory } from '../state/timers.ts';
 import { unitType } from '../systemd/unit.ts';
 import {
   FAILED_UNITS,
   HEARTBEAT_COLLECT_DURATION,
   HEARTBEAT_COLLECT_ERRORS,
+  HEARTBEAT_JOURNAL_READABLE,
   HEARTBEAT_LAST_RUN,
   HEARTBEAT_SPOOL_DROPPED,
   HEARTBEAT_SPOOLED_RUNS,
   HEARTBEAT_UNITS,
   TIMER_INTERVAL,
+  TIMER_LAST_RESULT,
+  TIMER_LAST_SUCCESS,
   TIMER_LAST_TRIGGER,
+  TIMER_NEXT_ELAPSE,
+  TIMER_RUNS,
   UNIT_ACTIVE,
   UNIT_FAILED,
   UNIT_LAST_EXIT_STATUS,
@@ -56,6 +62,20 @@ export interface Remembered {
   /** Runs waiting in the spool, and runs ever dropped from it. */
   readonly spooledRuns: number;
   readonly spoolDropped: number;
+  /** What each timer's job did (state/timers.ts), by timer name. */
+  readonly timers?: Readonly<Record<string, TimerMemory>>;
+  /** Whether the journal could be read for the timers' runs; undefined when not asked. */
+  readonly journalReadable?: boolean;
+}
+
+/** Unix seconds of the next elapse: the earlier of the calendar one and the converted monotonic one. */
+export function nextElapseTimestamp(status: UnitStatus, clock: Clock): number | undefined {
+  const timer = status.timer;
+  if (!timer) return undefined;
+  const candidates: number[] = [];
+  if (timer.nextElapseRealtime !== undefined) candidates.push(timer.nextElapseRealtime);
+  if (timer.nextElapseMonotonic !== undefined) candidates.push(clock.realtime + (timer.nextElapseMonotonic - clock.monotonic));
+  return candidates.length === 0 ? undefined : Math.min(...candidates);
 }
 
 const ACTIVE_STATES = new Set(['active', 'reloading']);
@@ -115,6 +135,15 @@ export function toObservations(snapshot: Snapshot, remembered?: Remembered): Obs
       const last = lastTriggerTimestamp(status, clock);
       if (last !== undefined) push(TIMER_LAST_TRIGGER.name, { unit }, last);
       if (status.timer.intervalSeconds !== undefined) push(TIMER_INTERVAL.name, { unit }, status.timer.intervalSeconds);
+      const next = nextElapseTimestamp(status, clock);
+      if (next !== undefined) push(TIMER_NEXT_ELAPSE.name, { unit }, next);
+      const job = remembered?.timers && Object.hasOwn(remembered.timers, unit) ? remembered.timers[unit] : undefined;
+      if (job) {
+        const service = job.service;
+        if (job.lastSuccess !== undefined) push(TIMER_LAST_SUCCESS.name, { unit, service }, job.lastSuccess);
+        if (job.lastResult !== undefined) push(TIMER_LAST_RESULT.name, { unit, service, result: job.lastResult }, 1);
+        for (const [result, count] of Object.entries(job.runs).sort()) push(TIMER_RUNS.name, { unit, service, result }, count);
+      }
     }
   }
 
@@ -130,6 +159,7 @@ export function toObservations(snapshot: Snapshot, remembered?: Remembered): Obs
   if (remembered) {
     push(HEARTBEAT_SPOOLED_RUNS.name, {}, remembered.spooledRuns);
     push(HEARTBEAT_SPOOL_DROPPED.name, {}, remembered.spoolDropped);
+    if (remembered.journalReadable !== undefined) push(HEARTBEAT_JOURNAL_READABLE.name, {}, remembered.journalReadable ? 1 : 0);
   }
   return out;
 }

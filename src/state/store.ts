@@ -16,6 +16,7 @@ import type { Run } from '../export/otlp.ts';
 import type { Observation } from '../metrics/observe.ts';
 import { decodeFrame, encodeFrame } from './frame.ts';
 import type { StartsMemory } from './starts.ts';
+import type { TimersMemory } from './timers.ts';
 
 export interface SpoolLimits {
   /** Runs older than this are dropped unsent (VictoriaMetrics' retention would drop them anyway). */
@@ -26,13 +27,23 @@ export interface SpoolLimits {
 
 export const DEFAULT_SPOOL_LIMITS: SpoolLimits = { maxAgeSeconds: 24 * 3600, maxBytes: 50 * 1024 * 1024 };
 
+/** Where the next journal read starts: after `cursor`, or (no entry seen yet) at `since`. */
+export interface JournalPosition {
+  readonly cursor?: string;
+  readonly since?: number;
+  /** Whether the last read could read the journal: a change is logged once, not every tick. */
+  readonly readable?: boolean;
+}
+
 export interface State {
   readonly units: StartsMemory;
   /** Runs ever dropped from the spool unsent (systemd_heartbeat_spool_dropped_runs_total). */
   readonly spoolDropped: number;
+  readonly timers: TimersMemory;
+  readonly journal: JournalPosition;
 }
 
-export const EMPTY_STATE: State = { units: {}, spoolDropped: 0 };
+export const EMPTY_STATE: State = { units: {}, spoolDropped: 0, timers: {}, journal: {} };
 
 export interface SpoolEntry {
   readonly file: string;
@@ -153,9 +164,18 @@ export class StateDir {
     try {
       const parsed = JSON.parse(text) as unknown;
       if (typeof parsed === 'object' && parsed !== null) {
-        const { units, spoolDropped } = parsed as Record<string, unknown>;
-        if (typeof units === 'object' && units !== null && !Array.isArray(units) && typeof spoolDropped === 'number') {
-          return { state: { units: units as StartsMemory, spoolDropped } };
+        const { units, spoolDropped, timers, journal } = parsed as Record<string, unknown>;
+        const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+        if (isRecord(units) && typeof spoolDropped === 'number') {
+          // timers and journal came later: a state file without them is still good.
+          return {
+            state: {
+              units: units as StartsMemory,
+              spoolDropped,
+              timers: isRecord(timers) ? (timers as TimersMemory) : {},
+              journal: isRecord(journal) ? (journal as JournalPosition) : {},
+            },
+          };
         }
       }
     } catch {

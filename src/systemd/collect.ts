@@ -1,14 +1,34 @@
 /**
- * One tick's reading of systemd: at most two systemctl calls whatever the number of units
- * (list-units for globs and failed units, then one show). The systemctl edge is injected.
+ * One tick's reading of systemd: at most three calls whatever the number of units
+ * (list-units for globs and failed units, one show, and, when timers are watched, one
+ * journalctl for their jobs' finished runs). The edges are injected.
  */
 import type { Clock, Snapshot } from '../metrics/observe.ts';
 import { describeError } from '../errors.ts';
+import { journalArgs, parseJournalOutput, type JournalFrom, type JournalReading } from './journal.ts';
 import { parseListUnitsJson, parseShowOutput, type ListedUnit } from './parse.ts';
 import { SHOW_PROPERTIES, toUnitStatus, type UnitStatus } from './unit.ts';
 
 /** Runs `systemctl <args>` (scope, environment and time bound are the edge's) and returns stdout. */
 export type RunSystemctl = (args: readonly string[]) => Promise<string>;
+
+/** Runs `journalctl <args>`; resolves with its output and exit code, rejects only when it cannot run or times out. */
+export type RunJournalctl = (args: readonly string[]) => Promise<{ stdout: string; stderr: string; code: number }>;
+
+/** An allowlisted timer and the service it triggers (read in the same show call). */
+export interface WatchedTimer {
+  readonly name: string;
+  readonly status: UnitStatus;
+  /** Unit= of the timer (what it activates). */
+  readonly service: string;
+  /** undefined when the service was not in the show output (a Unit= other than NAME.service). */
+  readonly serviceStatus: UnitStatus | undefined;
+}
+
+/** The service a timer activates by default: the same name with .service. */
+export function defaultService(timer: string): string {
+  return timer.replace(/\.timer$/, '.service');
+}
 
 /**
  * One list-units call serves both glob expansion and the host's failed units. `--all` keeps
@@ -72,6 +92,10 @@ export interface Collection {
   readonly emptyGlobs: readonly string[];
   /** The raw statuses by allowlisted name, for `list` and dry-run. */
   readonly statuses: ReadonlyMap<string, UnitStatus>;
+  /** Allowlisted, loaded timers with their services. */
+  readonly timers: readonly WatchedTimer[];
+  /** The timers' services' finished runs since `journal.from`; undefined when no journal was asked. */
+  readonly journal: JournalReading | undefined;
 }
 
 export interface CollectOptions {
@@ -80,6 +104,8 @@ export interface CollectOptions {
   readonly run: RunSystemctl;
   /** Both clocks, read after systemd answered so ages are not stale by the call's duration. */
   readonly readClock: () => Clock;
+  /** Read the timers' finished runs from the journal, starting here; undefined: don't. */
+  readonly journal?: { readonly run: RunJournalctl; readonly from: JournalFrom };
 }
 
 /** Index show records by every name they answer to (Id and aliases in Names). */
@@ -110,7 +136,10 @@ export async function collect(options: CollectOptions): Promise<Collection> {
   const failedOutside = failedListed.map((u) => u.unit).filter((u) => !allowed.has(u));
 
   let byName = new Map<string, UnitStatus>();
-  const toShow = [...allowlist, ...failedOutside];
+  // A timer's job is read in the same show call: by default NAME.service (Unit= is only
+  // known from the show output itself, and a second call per tick is what we avoid).
+  const jobs = allowlist.filter((u) => u.endsWith('.timer')).map(defaultService);
+  const toShow = [...new Set([...allowlist, ...failedOutside, ...jobs])];
   if (toShow.length > 0) {
     try {
       const output = await options.run(showArgs(toShow));
@@ -129,6 +158,23 @@ export async function collect(options: CollectOptions): Promise<Collection> {
   const statuses = new Map<string, UnitStatus>();
   for (const { name, status } of units) if (status) statuses.set(name, status);
 
+  const timers: WatchedTimer[] = [];
+  for (const { name, status } of units) {
+    if (!status?.timer || status.loadState !== 'loaded') continue;
+    const service = status.timer.unit ?? defaultService(name);
+    timers.push({ name, status, service, serviceStatus: byName.get(service) });
+  }
+  let journal: JournalReading | undefined;
+  if (options.journal && timers.length > 0) {
+    const services = [...new Set(timers.map((t) => t.service))];
+    try {
+      const out = await options.journal.run(journalArgs(services, options.journal.from));
+      journal = parseJournalOutput(out.stdout, out.stderr, out.code);
+    } catch (error) {
+      journal = { readable: false, problem: describeError(error), runs: [], capped: false };
+    }
+  }
+
   const snapshot: Snapshot = {
     host: options.host,
     clock,
@@ -138,5 +184,5 @@ export async function collect(options: CollectOptions): Promise<Collection> {
     collectSeconds: Math.max(0, clock.monotonic - started),
     errors: problems.length,
   };
-  return { snapshot, problems, emptyGlobs, statuses };
+  return { snapshot, problems, emptyGlobs, statuses, timers, journal };
 }

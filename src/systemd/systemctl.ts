@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import type { Scope } from '../config.ts';
 import { EXIT, HeartbeatError } from '../errors.ts';
-import type { RunSystemctl } from './collect.ts';
+import type { RunJournalctl, RunSystemctl } from './collect.ts';
 
 export interface SystemctlOptions {
   readonly scope: Scope;
@@ -53,6 +53,34 @@ export function createSystemctl(options: SystemctlOptions): RunSystemctl {
           }
           const detail = stderr.trim().split('\n')[0] || e.message;
           reject(new HeartbeatError(EXIT.failure, `${command} exited with ${String(e.code)}: ${detail}`));
+        },
+      );
+    });
+}
+
+/**
+ * `journalctl` for the timers' finished runs: the same bounds and environment. Returns
+ * stderr too: that is where journalctl says the journal is not readable for this user.
+ */
+export function createJournalctl(options: Omit<SystemctlOptions, 'scope'>): RunJournalctl {
+  const binary = options.env.SYSTEMD_HEARTBEAT_JOURNALCTL || 'journalctl';
+  const env = childEnv(options.env);
+  return (args) =>
+    new Promise((resolve, reject) => {
+      const timeoutMs = Math.max(1, Math.round(options.timeoutMs()));
+      execFile(
+        binary,
+        args,
+        { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' },
+        (error, stdout, stderr) => {
+          if (!error) return resolve({ stdout, stderr, code: 0 });
+          const e = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string; code?: unknown };
+          if (e.code === 'ENOENT') return reject(new HeartbeatError(EXIT.failure, `${binary} not found on PATH`));
+          if (e.killed || e.signal === 'SIGKILL') {
+            return reject(new HeartbeatError(EXIT.failure, `journalctl: no answer within ${timeoutMs} ms, killed`));
+          }
+          // journalctl exits 1 when it may not open the journal: the caller reads stderr.
+          resolve({ stdout, stderr, code: typeof e.code === 'number' ? e.code : 1 });
         },
       );
     });

@@ -29,6 +29,7 @@ export const SHOW_PROPERTIES = [
   'ExecMainStatus',
   'ExecMainExitTimestampMonotonic',
   'InactiveExitTimestampMonotonic',
+  'InactiveEnterTimestampMonotonic',
   'ActiveExitTimestampMonotonic',
   'InvocationID',
   'Unit',
@@ -66,6 +67,8 @@ export interface UnitStatus {
   /** CLOCK_MONOTONIC seconds; undefined = never (since boot). */
   readonly execMainExitMonotonic: number | undefined;
   readonly inactiveExitMonotonic: number | undefined;
+  /** When it last became inactive: the end of a oneshot's run. */
+  readonly inactiveEnterMonotonic?: number | undefined;
   readonly activeExitMonotonic: number | undefined;
   readonly invocationId: string | undefined;
   /** Timers only. */
@@ -136,6 +139,7 @@ export function toUnitStatus(record: ShowRecord, nowRealtimeMs: number): UnitSta
     execMainStatus: isService ? parseCount(firstValue(record, 'ExecMainStatus')) : undefined,
     execMainExitMonotonic: monotonicSeconds(record, 'ExecMainExitTimestampMonotonic'),
     inactiveExitMonotonic: monotonicSeconds(record, 'InactiveExitTimestampMonotonic'),
+    inactiveEnterMonotonic: monotonicSeconds(record, 'InactiveEnterTimestampMonotonic'),
     activeExitMonotonic: monotonicSeconds(record, 'ActiveExitTimestampMonotonic'),
     invocationId: text(record, 'InvocationID'),
     timer: isTimer

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
@@ -27,6 +27,9 @@ export function assertBuilt(): void {
 export function runCli(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<CliResult> {
   assertBuilt();
   const started = performance.now();
+  // A replayed systemctl (support/replay.ts) has a replayed journalctl beside it.
+  const beside = env.SYSTEMD_HEARTBEAT_SYSTEMCTL && join(dirname(env.SYSTEMD_HEARTBEAT_SYSTEMCTL), 'journalctl');
+  if (beside && !env.SYSTEMD_HEARTBEAT_JOURNALCTL && existsSync(beside)) env = { ...env, SYSTEMD_HEARTBEAT_JOURNALCTL: beside };
   const scratchState = env.SYSTEMD_HEARTBEAT_STATE_DIR ? undefined : mkdtempSync(join(tmpdir(), 'heartbeat-state-'));
   const cleanup = (): void => {
     if (scratchState) rmSync(scratchState, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 export interface Replay {
   /** Path of the fake systemctl. */
   readonly systemctl: string;
-  /** Arguments of every call so far, one array per call. */
+  /** Arguments of every call so far, one array per call (a journalctl call starts with "journalctl"). */
   calls(): string[][];
   remove(): void;
 }
@@ -23,7 +23,11 @@ export function stripHeader(text: string): string {
   return lines.slice(i).join('\n');
 }
 
-export function createReplay(recordings: { listUnits: string; show: string }): Replay {
+/**
+ * `journal` is what the fake journalctl (written beside the fake systemctl, where runCli
+ * finds it) prints: JSON lines of PID 1's run-finished entries; default none.
+ */
+export function createReplay(recordings: { listUnits: string; show: string; journal?: string }): Replay {
   const dir = mkdtempSync(join(tmpdir(), 'hb-replay-'));
   writeFileSync(join(dir, 'list-units.json'), recordings.listUnits);
   writeFileSync(join(dir, 'show.txt'), recordings.show);
@@ -45,6 +49,10 @@ exit 1
 `,
   );
   chmodSync(script, 0o755);
+  writeFileSync(join(dir, 'journal.json'), recordings.journal ?? '');
+  const journalctl = join(dir, 'journalctl');
+  writeFileSync(journalctl, `#!/bin/sh\nprintf 'journalctl %s\\n' "$*" >> '${log}'\nexec cat '${join(dir, 'journal.json')}'\n`);
+  chmodSync(journalctl, 0o755);
   return {
     systemctl: script,
     calls: () =>

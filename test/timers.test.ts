@@ -1,0 +1,85 @@
+/** Timer jobs: journal parsing and the pure accounting of runs, last success and last result. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { FAILURE_MESSAGE_ID, SUCCESS_MESSAGE_ID, journalArgs, parseJournalOutput } from '../src/systemd/journal.ts';
+import { accountTimers } from '../src/state/timers.ts';
+import { nextElapseTimestamp } from '../src/metrics/observe.ts';
+import type { WatchedTimer } from '../src/systemd/collect.ts';
+import type { UnitStatus } from '../src/systemd/unit.ts';
+
+const entry = (cursor: string, unit: string, id: string, result?: string, at = 1_795_000_000_000_000) =>
+  JSON.stringify({ __CURSOR: cursor, __REALTIME_TIMESTAMP: String(at), MESSAGE_ID: id, UNIT: unit, ...(result ? { UNIT_RESULT: result } : {}) });
+
+test('journalctl arguments: PID 1, both message ids, the services, after the cursor or since the first run', () => {
+  const args = journalArgs(['a.service', 'b.service'], { cursor: 's=abc' });
+  assert.deepEqual(args.slice(-6), ['--after-cursor=s=abc', '_PID=1', `MESSAGE_ID=${SUCCESS_MESSAGE_ID}`, `MESSAGE_ID=${FAILURE_MESSAGE_ID}`, 'UNIT=a.service', 'UNIT=b.service']);
+  assert.ok(journalArgs(['a.service'], { sinceSeconds: 1700.9 }).includes('--since=@1700'));
+  assert.ok(args.includes('json') && args.includes('-n'), 'bounded JSON output');
+});
+
+test('journal output: runs by result, the last cursor; garbage lines skipped', () => {
+  const stdout = [
+    entry('c1', 'job.service', SUCCESS_MESSAGE_ID, undefined, 1_000_000_000),
+    'not json',
+    entry('c2', 'job.service', FAILURE_MESSAGE_ID, 'exit-code', 2_000_000_000),
+    entry('c3', 'job.service', 'ffffffffffffffffffffffffffffffff'),
+    '{"__CURSOR": 5}',
+    entry('c4', 'other.service', FAILURE_MESSAGE_ID, 'timeout', 3_000_000_000),
+  ].join('\n');
+  assert.deepEqual(parseJournalOutput(stdout, ''), {
+    readable: true,
+    cursor: 'c4',
+    capped: false,
+    runs: [
+      { service: 'job.service', result: 'success', finishedAt: 1000 },
+      { service: 'job.service', result: 'exit-code', finishedAt: 2000 },
+      { service: 'other.service', result: 'timeout', finishedAt: 3000 },
+    ],
+  });
+});
+
+test('journal not readable: the hint on stderr, or a failing journalctl', () => {
+  const hint = 'Hint: You are currently not seeing messages from other users and the system.\n      Users in groups \'adm\', \'systemd-journal\' can see all messages.';
+  const denied = parseJournalOutput('', hint);
+  assert.equal(denied.readable, false);
+  assert.match(denied.problem ?? '', /not seeing messages from other users/);
+  assert.deepEqual(parseJournalOutput('', 'Failed to seek to cursor: Invalid argument\n', 1), { readable: false, problem: 'Failed to seek to cursor: Invalid argument', runs: [], capped: false });
+});
+
+function service(over: Partial<UnitStatus>): UnitStatus {
+  return { id: 'job.service', names: ['job.service'], loadState: 'loaded', activeState: 'inactive', subState: 'dead', result: 'success', nRestarts: 0, execMainStatus: 0, execMainExitMonotonic: undefined, inactiveExitMonotonic: undefined, activeExitMonotonic: undefined, invocationId: 'i1', timer: undefined, ...over };
+}
+const timer = (svc: UnitStatus | undefined): WatchedTimer => ({ name: 'job.timer', status: service({ id: 'job.timer' }), service: 'job.service', serviceStatus: svc });
+const CLOCK = { monotonic: 1000, realtime: 1_795_000_000 };
+
+test('runs from the journal: every run once, across ticks; last success kept when runs fail', () => {
+  const journal = (runs: Array<[string, number]>) => ({ readable: true, capped: false, runs: runs.map(([result, finishedAt]) => ({ service: 'job.service', result, finishedAt })) });
+  let memory = accountTimers({}, [timer(service({ inactiveEnterMonotonic: 990 }))], journal([]), CLOCK);
+  assert.deepEqual(memory['job.timer'], { service: 'job.service', runs: { success: 0 }, lastSuccess: 1_795_000_000 - 10, lastResult: 'success', countedInvocation: 'i1' });
+  memory = accountTimers(memory, [timer(service({ result: 'exit-code', invocationId: 'i4', execMainStatus: 1 }))], journal([['success', 1_795_000_001], ['exit-code', 1_795_000_003], ['exit-code', 1_795_000_005]]), CLOCK);
+  assert.deepEqual(memory['job.timer']?.runs, { success: 1, 'exit-code': 2 });
+  assert.equal(memory['job.timer']?.lastSuccess, 1_795_000_001, 'the last good run, from the journal');
+  assert.equal(memory['job.timer']?.lastResult, 'exit-code');
+  memory = accountTimers(memory, [timer(service({ result: 'exit-code', invocationId: 'i4' }))], journal([]), CLOCK);
+  assert.deepEqual(memory['job.timer']?.runs, { success: 1, 'exit-code': 2 }, 'no run, no count');
+  assert.equal(memory['job.timer']?.lastSuccess, 1_795_000_001, 'stays at the last good run');
+});
+
+test('without the journal: one run per new finished invocation; a running job is not counted yet', () => {
+  let memory = accountTimers({}, [timer(service({ invocationId: 'i1' }))], { readable: false, runs: [], capped: false }, CLOCK);
+  assert.deepEqual(memory['job.timer']?.runs, { success: 0 }, 'first sight counts nothing');
+  memory = accountTimers(memory, [timer(service({ activeState: 'activating', subState: 'start', invocationId: 'i2' }))], undefined, CLOCK);
+  assert.deepEqual(memory['job.timer']?.runs, { success: 0 }, 'still running');
+  memory = accountTimers(memory, [timer(service({ result: 'exit-code', invocationId: 'i2' }))], undefined, CLOCK);
+  assert.deepEqual(memory['job.timer']?.runs, { success: 0, 'exit-code': 1 });
+  memory = accountTimers(memory, [timer(service({ result: 'exit-code', invocationId: 'i2' }))], undefined, CLOCK);
+  assert.deepEqual(memory['job.timer']?.runs, { success: 0, 'exit-code': 1 }, 'the same invocation once');
+});
+
+test('next elapse: the earlier of calendar and converted monotonic; none when neither', () => {
+  const t = (nextElapseRealtime?: number, nextElapseMonotonic?: number) =>
+    service({ id: 'x.timer', timer: { unit: 'x.service', lastTriggerRealtime: undefined, lastTriggerMonotonic: undefined, nextElapseRealtime, nextElapseMonotonic, intervalSeconds: undefined } });
+  assert.equal(nextElapseTimestamp(t(1_795_000_100, 1030), CLOCK), 1_795_000_030);
+  assert.equal(nextElapseTimestamp(t(1_795_000_100), CLOCK), 1_795_000_100);
+  assert.equal(nextElapseTimestamp(t(), CLOCK), undefined);
+});
