@@ -110,6 +110,9 @@ fi
 
 [ "$STAGE" = inner ] || die "unknown stage $STAGE"
 [ $$ = 1 ] || refuse "the inner stage must be PID 1 of a new PID namespace (is $$)"
+# Before the first mount: this must already be a mount namespace of our own.
+[ -n "${HB_HOST_MNT_NS:-}" ] && [ "$(readlink /proc/self/ns/mnt)" != "$HB_HOST_MNT_NS" ] ||
+  refuse "the inner stage runs in the host's mount namespace (start launch.sh without --stage)"
 
 skip() { case " $HB_SKIP " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
