@@ -143,6 +143,8 @@ function systemServiceBody(o: ServiceOptions): string[] {
     'DynamicUser=yes',
     `# The static user from ${SYSUSERS_PATH} when it exists (dbus-daemon cannot resolve dynamic ones)`,
     `User=${SERVICE_USER}`,
+    "# Reads PID 1's run-finished journal entries for the timers' jobs; no other privilege",
+    'SupplementaryGroups=systemd-journal',
     'CapabilityBoundingSet=',
     'AmbientCapabilities=',
     'NoNewPrivileges=yes',
