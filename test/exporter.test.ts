@@ -41,13 +41,21 @@ describe('push to a real VictoriaMetrics', { skip: reason }, () => {
   });
 
   async function pushTo(vm: Victoria): Promise<Array<Record<string, string>>> {
+    const pushedAfter = Date.now() - 1;
     const result = await runCli(['--host', 'kai-server', ...UNITS.flatMap((u) => ['--unit', u])], {
       SYSTEMD_HEARTBEAT_SYSTEMCTL: replay.systemctl,
       OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: vm.otlpUrl,
     });
     assert.equal(result.stderr, '');
     assert.equal(result.code, 0);
-    await vm.flush();
+    // VictoriaMetrics 1.112 sometimes makes an answered push searchable only ~1 s later: wait
+    // (bounded) until this run's heartbeat is visible; the whole request lands together.
+    for (let i = 0; i < 40; i++) {
+      await vm.flush();
+      const [beat] = await vm.exportRaw('systemd_heartbeat_last_run_timestamp_seconds{host="kai-server"}');
+      if ((beat?.values.at(-1) ?? 0) * 1000 >= pushedAfter) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
     return vm.series('{__name__=~"systemd_.*"}');
   }
 

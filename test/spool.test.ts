@@ -41,10 +41,20 @@ describe('spool: an outage leaves no gap', { skip: skipReason(victoriaUnavailabl
       ...extra,
     });
   const spooled = (state: string): string[] => readdirSync(join(state, 'spool'));
-  async function heartbeats(host: string): Promise<Array<[number, number]>> {
-    await vm.flush();
-    const [series] = await vm.exportRaw(`systemd_heartbeat_last_run_timestamp_seconds{host="${host}"}`);
-    return (series?.timestamps ?? []).map((t, i) => [t, series?.values[i] as number]);
+  /**
+   * The heartbeat samples stored for the host, once `expected` are visible (bounded wait):
+   * VictoriaMetrics 1.112 sometimes makes an answered push searchable only ~1 s later.
+   */
+  async function heartbeats(host: string, expected: number): Promise<Array<[number, number]>> {
+    let samples: Array<[number, number]> = [];
+    for (let i = 0; i < 40; i++) {
+      await vm.flush();
+      const [series] = await vm.exportRaw(`systemd_heartbeat_last_run_timestamp_seconds{host="${host}"}`);
+      samples = (series?.timestamps ?? []).map((t, j) => [t, series?.values[j] as number]);
+      if (samples.length >= expected) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return samples;
   }
 
   test('runs during an outage arrive after it with their original timestamps; the spool empties', async () => {
@@ -66,7 +76,7 @@ describe('spool: an outage leaves no gap', { skip: skipReason(victoriaUnavailabl
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stderr, /pushed 3 earlier run\(s\) before this one/);
     assert.deepEqual(spooled(state), [], 'the spool is empty');
-    const samples = await heartbeats('outage');
+    const samples = await heartbeats('outage', 4);
     assert.equal(samples.length, 4, 'three spooled runs and the current one');
     samples.forEach(([timestampMs, value], i) => {
       // The heartbeat's value is its collection time: the sample carries it as its timestamp.
@@ -89,7 +99,7 @@ describe('spool: an outage leaves no gap', { skip: skipReason(victoriaUnavailabl
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /spool: dropped 2 unsent run\(s\) from .* \(spool over \d+ bytes\)/);
     assert.match(r.stderr, /pushed 1 earlier run\(s\)/);
-    assert.equal((await heartbeats('limits')).length, 2, 'the newest spooled run and the current one');
+    assert.equal((await heartbeats('limits', 2)).length, 2, 'the newest spooled run and the current one');
     await vm.flush();
     const dropped = await vm.query('systemd_heartbeat_spool_dropped_runs_total{host="limits"}', Date.now() + 2000);
     assert.deepEqual(dropped.map((s) => s.value), [2]);
@@ -109,13 +119,13 @@ describe('spool: an outage leaves no gap', { skip: skipReason(victoriaUnavailabl
     assert.match(r.stderr, new RegExp(`spool: dropped ${first}: torn: 28 of \\d+ payload bytes`));
     assert.deepEqual(spooled(state), ['.tmp-run-old'], 'the torn file is gone; an in-flight temporary file is left alone');
     assert.ok(second);
-    assert.equal((await heartbeats('corrupt')).length, 2, 'the good spooled run and the current one');
+    assert.equal((await heartbeats('corrupt', 2)).length, 2, 'the good spooled run and the current one');
   });
 
   test('a run that cannot use its state directory still pushes, and says what it cannot keep', async () => {
     const r = await run('nostate', '/proc/heartbeat-cannot-create-this');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /state directory \/proc\/heartbeat-cannot-create-this unusable .*a failed push loses its run/);
-    assert.equal((await heartbeats('nostate')).length, 1);
+    assert.equal((await heartbeats('nostate', 1)).length, 1);
   });
 });
