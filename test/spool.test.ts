@@ -122,6 +122,26 @@ describe('spool: an outage leaves no gap', { skip: skipReason(victoriaUnavailabl
     assert.equal((await heartbeats('corrupt', 2)).length, 2, 'the good spooled run and the current one');
   });
 
+  test('runs at the same time (a manual run during a timer run) neither corrupt nor lose the spool', async () => {
+    const state = stateDir();
+    await vm.halt();
+    for (let round = 0; round < 3; round++) {
+      const results = await Promise.all([run('concurrent', state), run('concurrent', state)]);
+      for (const r of results) assert.equal(r.code, 1, r.stderr);
+    }
+    assert.equal(spooled(state).length, 6, 'each run spooled under its own name');
+    await vm.resume();
+    const [a, b] = await Promise.all([run('concurrent', state), run('concurrent', state)]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    // One of the two held the lock and replayed; if the other finished first it left the backlog.
+    const last = await run('concurrent', state);
+    assert.equal(last.code, 0, last.stderr);
+    assert.deepEqual(spooled(state), []);
+    assert.equal((await heartbeats('concurrent', 9)).length, 9, 'six spooled runs and three pushed directly, none lost or doubled');
+    assert.doesNotMatch(a.stderr + b.stderr + last.stderr, /dropped|torn|corrupt/);
+  });
+
   test('a run that cannot use its state directory still pushes, and says what it cannot keep', async () => {
     const r = await run('nostate', '/proc/heartbeat-cannot-create-this');
     assert.equal(r.code, 0, r.stderr);
