@@ -7,8 +7,8 @@
  *   unbundled  the same source with the OTel packages left in node_modules (esbuild,
  *              packages: 'external'), to show what bundling buys
  * systemd is recorded real 252 output scaled to N units (bench/units.ts) replayed by a fake
- * systemctl (test/support/replay.ts): only the systemctl edge is swapped, every variant spawns
- * it the same number of times (checked), and each push goes to a real VictoriaMetrics on
+ * systemctl (test/support/replay.ts) and a fake journalctl: only those edges are swapped, every
+ * variant spawns them the same number of times (checked), and each push goes to a real VictoriaMetrics on
  * loopback (checked: the same series arrive from every variant). Before timing, the floor's
  * observations are checked against the tick's `--dry-run --format json`: same payload.
  *
@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { createReplay, type Replay } from '../test/support/replay.ts';
 import { startVictoria, victoriaUnavailable } from '../test/support/victoria.ts';
-import { BENCH_PATTERN, generateUnits } from './bench/units.ts';
+import { BENCH_PATTERN, createJournalReplay, generateUnits } from './bench/units.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 const REPS = Number(process.env.BENCH_REPS ?? 30);
@@ -37,6 +37,8 @@ const NODE = process.execPath;
 const TIME_DEPENDENT = new Set([
   'systemd_unit_seconds_since_active',
   'systemd_timer_last_trigger_timestamp_seconds',
+  'systemd_timer_next_elapse_timestamp_seconds',
+  'systemd_timer_last_success_timestamp_seconds',
   'systemd_heartbeat_last_run_timestamp_seconds',
   'systemd_heartbeat_collect_duration_seconds',
 ]);
@@ -161,7 +163,7 @@ async function main(): Promise<void> {
       unbundled: [join(unbundledDir, 'systemd-heartbeat.mjs')],
     };
 
-    const results: Array<{ n: number; variant: Variant; samples: Sample[]; calls: number }> = [];
+    const results: Array<{ n: number; variant: Variant; samples: Sample[]; calls: string }> = [];
     for (const n of SIZES) {
       const units = generateUnits(n);
       const replay: Record<Variant, Replay> = {
@@ -170,10 +172,16 @@ async function main(): Promise<void> {
         unbundled: createReplay(units),
       };
       replays.push(...Object.values(replay));
+      const journals = Object.fromEntries(VARIANTS.map((v) => [v, createJournalReplay(units.journal)])) as Record<
+        Variant,
+        ReturnType<typeof createJournalReplay>
+      >;
+      replays.push(...Object.values(journals).map((j) => ({ systemctl: j.journalctl, calls: () => [], remove: j.remove })));
       const stateDirs = Object.fromEntries(VARIANTS.map((v) => [v, join(work, `state-${v}-${n}`)])) as Record<Variant, string>;
       const env = (v: Variant): Record<string, string> => ({
         PATH,
         SYSTEMD_HEARTBEAT_SYSTEMCTL: replay[v].systemctl,
+        SYSTEMD_HEARTBEAT_JOURNALCTL: journals[v].journalctl,
         SYSTEMD_HEARTBEAT_UNITS: BENCH_PATTERN,
         SYSTEMD_HEARTBEAT_HOST: `bench-${v}-${n}`,
         SYSTEMD_HEARTBEAT_STATE_DIR: stateDirs[v],
@@ -181,7 +189,10 @@ async function main(): Promise<void> {
       });
       checkSamePayload(n, env, entry);
       const samples: Record<Variant, Sample[]> = { floor: [], tick: [], unbundled: [] };
-      const callsBefore = Object.fromEntries(VARIANTS.map((v) => [v, replay[v].calls().length])) as Record<Variant, number>;
+      const callsBefore = Object.fromEntries(VARIANTS.map((v) => [v, [replay[v].calls().length, journals[v].calls()]])) as Record<
+        Variant,
+        [number, number]
+      >;
       for (let round = 0; round < WARMUP + REPS; round++) {
         for (let i = 0; i < VARIANTS.length; i++) {
           const v = VARIANTS[(round + i) % VARIANTS.length] as Variant;
@@ -190,7 +201,8 @@ async function main(): Promise<void> {
         }
       }
       for (const v of VARIANTS) {
-        const calls = (replay[v].calls().length - callsBefore[v]) / (WARMUP + REPS);
+        const runs = WARMUP + REPS;
+        const calls = `${(replay[v].calls().length - callsBefore[v][0]) / runs}+${(journals[v].calls() - callsBefore[v][1]) / runs}`;
         results.push({ n, variant: v, samples: samples[v], calls });
       }
       // Every variant's pushes arrived, as the same series.
@@ -206,7 +218,7 @@ async function main(): Promise<void> {
 
     const floorOf = (n: number): Sample[] => results.find((r) => r.n === n && r.variant === 'floor')?.samples ?? [];
     const cpu = (s: Sample): number => s.user_ms + s.sys_ms;
-    const rows = [['N', 'variant', 'systemctl/run', 'wall ms', 'CPU ms', 'peak RSS MB', 'wall x', 'CPU x', 'RSS x']];
+    const rows = [['N', 'variant', 'systemctl+journalctl', 'wall ms', 'CPU ms', 'peak RSS MB', 'wall x', 'CPU x', 'RSS x']];
     for (const r of results) {
       const f = floorOf(r.n);
       const wall = median(r.samples.map((s) => s.wall_ms));
@@ -233,7 +245,7 @@ async function main(): Promise<void> {
         `${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
     );
     for (const row of rows) console.log(row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  '));
-    const odd = results.filter((r) => r.calls !== (results[0] as { calls: number }).calls);
+    const odd = results.filter((r) => r.calls !== (results[0] as { calls: string }).calls);
     if (odd.length > 0) throw new Error(`systemctl calls per run differ between variants: ${results.map((r) => `${r.variant}@${r.n}=${r.calls}`).join(' ')}`);
   } finally {
     runner.stop();

@@ -4,8 +4,9 @@
  * The floor of `npm run bench`: the least a tick can do and still push the same payload.
  * Zero dependencies, one CommonJS file (Node's fastest loader path), nothing imported that the
  * push does not use. It does the same physical work as the shipped tick:
- *   - the same two systemctl calls (list-units --output=json, one show for every unit),
- *   - a glob match of the allowlist and a parse of both outputs,
+ *   - the same spawns: systemctl list-units --output=json, one systemctl show for every unit,
+ *     one journalctl for the timers' jobs' finished runs after the saved cursor,
+ *   - a glob match of the allowlist and a parse of the three outputs,
  *   - the same observations (names, labels, values; checked by scripts/bench.ts against the
  *     tick's --dry-run --format json before anything is timed),
  *   - the state directory: O_EXCL lock, state.json read, spool dir listed, state.json
@@ -16,7 +17,8 @@
  *
  * Configuration comes from the same environment variables the CLI reads:
  * SYSTEMD_HEARTBEAT_UNITS (comma-separated names or globs), SYSTEMD_HEARTBEAT_HOST,
- * SYSTEMD_HEARTBEAT_STATE_DIR, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, SYSTEMD_HEARTBEAT_SYSTEMCTL.
+ * SYSTEMD_HEARTBEAT_STATE_DIR, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, SYSTEMD_HEARTBEAT_SYSTEMCTL,
+ * SYSTEMD_HEARTBEAT_JOURNALCTL.
  * `--print` prints the observations as JSON (like `--dry-run --format json`) and pushes nothing.
  */
 const { execFile } = require('node:child_process');
@@ -30,19 +32,21 @@ const host = env.SYSTEMD_HEARTBEAT_HOST || require('node:os').hostname();
 const stateDir = env.SYSTEMD_HEARTBEAT_STATE_DIR || '/var/lib/systemd-heartbeat';
 const endpoint = new URL(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT || 'http://127.0.0.1:8428/opentelemetry/v1/metrics');
 const binary = env.SYSTEMD_HEARTBEAT_SYSTEMCTL || 'systemctl';
+const journalBinary = env.SYSTEMD_HEARTBEAT_JOURNALCTL || 'journalctl';
 const PROPS =
   'Id,Names,LoadState,ActiveState,SubState,Result,NRestarts,ExecMainStatus,ExecMainExitTimestampMonotonic,' +
-  'InactiveExitTimestampMonotonic,ActiveExitTimestampMonotonic,InvocationID,Unit,TimersMonotonic,TimersCalendar,' +
+  'InactiveExitTimestampMonotonic,InactiveEnterTimestampMonotonic,ActiveExitTimestampMonotonic,InvocationID,Unit,TimersMonotonic,TimersCalendar,' +
   'LastTriggerUSec,LastTriggerUSecMonotonic,NextElapseUSecRealtime,NextElapseUSecMonotonic';
 const childEnv = { LC_ALL: 'C', TZ: 'UTC', SYSTEMD_PAGER: '', SYSTEMD_COLORS: '0', PATH: env.PATH || '/usr/bin:/bin' };
 
-function systemctl(args) {
+function spawn(file, args) {
   return new Promise((resolve, reject) => {
-    execFile(binary, ['--system', '--no-pager', ...args], { env: childEnv, maxBuffer: 1 << 28, encoding: 'utf8' }, (e, out) =>
-      e ? reject(e) : resolve(out),
-    );
+    execFile(file, args, { env: childEnv, maxBuffer: 1 << 28, encoding: 'utf8' }, (e, out) => (e ? reject(e) : resolve(out)));
   });
 }
+const systemctl = (args) => spawn(binary, ['--system', '--no-pager', ...args]);
+const SUCCESS_ID = '7ad2d189f7e94e70a38c781354912448';
+const FAILURE_ID = 'd9b373ed55a64feb8242e02dbe79a49c';
 
 function monotonicNow() {
   return Number(process.hrtime.bigint() / 1000n) / 1e6;
@@ -74,6 +78,23 @@ function globRe(glob) {
 }
 
 async function main() {
+  // State: the lock, what the last run remembered, the spool's length.
+  fs.mkdirSync(`${stateDir}/spool`, { recursive: true });
+  const lock = `${stateDir}/lock`;
+  let locked = false;
+  if (!print) {
+    const fd = fs.openSync(lock, 'wx');
+    fs.writeSync(fd, String(process.pid));
+    fs.closeSync(fd);
+    locked = true;
+    process.on('exit', () => fs.unlinkSync(lock));
+  }
+  let state = { units: {}, spoolDropped: 0, timers: {}, journal: {} };
+  try {
+    state = { ...state, ...JSON.parse(fs.readFileSync(`${stateDir}/state.json`, 'utf8')) };
+  } catch {}
+  const spooled = fs.readdirSync(`${stateDir}/spool`).length;
+
   const started = monotonicNow();
   const listed = JSON.parse(await systemctl(['list-units', '--all', '--full', '--plain', '--no-legend', '--output=json']));
   const names = new Set();
@@ -86,7 +107,8 @@ async function main() {
   }
   const failed = listed.filter((r) => r.active === 'failed');
   const elsewhere = failed.map((r) => r.unit).filter((u) => !names.has(u));
-  const show = await systemctl(['show', '--timestamp=unix', '-p', PROPS, '--', ...names, ...elsewhere]);
+  const jobs = [...names].filter((u) => u.endsWith('.timer')).map((u) => u.replace(/\.timer$/, '.service'));
+  const show = await systemctl(['show', '--timestamp=unix', '-p', PROPS, '--', ...new Set([...names, ...elsewhere, ...jobs])]);
   const records = new Map();
   for (const block of show.split('\n\n')) {
     const r = {};
@@ -99,24 +121,31 @@ async function main() {
     }
     if (r.Id) for (const n of [r.Id, ...(r.Names || '').split(' ')]) if (n && !records.has(n)) records.set(n, r);
   }
+
+  // Timers and their jobs' runs since the saved journal position.
+  const timers = [...names]
+    .map((n) => records.get(n))
+    .filter((r) => r && r.LoadState === 'loaded' && r.Id.endsWith('.timer'))
+    .map((r) => ({ name: r.Id, r, service: r.Unit || r.Id.replace(/\.timer$/, '.service') }));
+  let runs = [];
+  let cursor = state.journal.cursor;
+  if (timers.length > 0) {
+    const from = cursor ? `--after-cursor=${cursor}` : `--since=@${Math.floor(state.journal.since ?? Date.now() / 1000)}`;
+    const services = [...new Set(timers.map((t) => t.service))];
+    const out = await spawn(journalBinary, [
+      '--system', '--no-pager', '-o', 'json', '--output-fields=MESSAGE_ID,UNIT,UNIT_RESULT', '-n', '10000', from,
+      '_PID=1', `MESSAGE_ID=${SUCCESS_ID}`, `MESSAGE_ID=${FAILURE_ID}`, ...services.map((u) => `UNIT=${u}`),
+    ]);
+    for (const line of out.split('\n')) {
+      if (line[0] !== '{') continue;
+      const e = JSON.parse(line);
+      cursor = e.__CURSOR ?? cursor;
+      const result = e.MESSAGE_ID === SUCCESS_ID ? 'success' : e.MESSAGE_ID === FAILURE_ID ? e.UNIT_RESULT : undefined;
+      if (result) runs.push({ service: e.UNIT, result, at: Number(e.__REALTIME_TIMESTAMP) / 1e6 });
+    }
+  }
   const mono = monotonicNow();
   const real = Date.now() / 1000;
-
-  // State: the lock, what the last run remembered, the spool's length.
-  fs.mkdirSync(`${stateDir}/spool`, { recursive: true });
-  const lock = `${stateDir}/lock`;
-  let locked = false;
-  if (!print) {
-    const fd = fs.openSync(lock, 'wx');
-    fs.writeSync(fd, String(process.pid));
-    fs.closeSync(fd);
-    locked = true;
-  }
-  let state = { units: {}, spoolDropped: 0 };
-  try {
-    state = JSON.parse(fs.readFileSync(`${stateDir}/state.json`, 'utf8'));
-  } catch {}
-  const spooled = fs.readdirSync(`${stateDir}/spool`).length;
 
   const obs = [];
   const add = (name, labels, value) => obs.push({ name, labels: { ...labels, host }, value });
@@ -171,7 +200,33 @@ async function main() {
         .filter(Boolean)
         .map((m) => timespan(m[1]));
       if (periods.length > 0) add('systemd_timer_interval_seconds', { unit }, Math.min(...periods));
+      const nextMono = timespan(r.NextElapseUSecMonotonic);
+      const next = [realtime(r.NextElapseUSecRealtime), nextMono === undefined ? undefined : real + (nextMono - mono)].filter((t) => t !== undefined);
+      if (next.length > 0) add('systemd_timer_next_elapse_timestamp_seconds', { unit }, Math.min(...next));
     }
+  }
+  const timerMemory = {};
+  for (const { name: unit, service } of timers) {
+    const before = state.timers[unit]?.service === service ? state.timers[unit] : undefined;
+    const counts = { success: 0, ...(before?.runs ?? {}) };
+    let lastSuccess = before?.lastSuccess;
+    let lastResult = before?.lastResult;
+    for (const run of runs) {
+      if (run.service !== service) continue;
+      counts[run.result] = (counts[run.result] ?? 0) + 1;
+      if (run.result === 'success') lastSuccess = Math.max(lastSuccess ?? 0, run.at);
+    }
+    const job = records.get(service);
+    const running = ['active', 'activating', 'deactivating', 'reloading'].includes(job?.ActiveState);
+    if (job && job.LoadState === 'loaded' && ((job.ActiveState === 'active' && job.SubState === 'exited') || (!running && job.InvocationID))) {
+      lastResult = job.Result || 'success';
+      const at = micros(job.ActiveState === 'active' ? job.ExecMainExitTimestampMonotonic : job.InactiveEnterTimestampMonotonic || job.ExecMainExitTimestampMonotonic);
+      if (lastResult === 'success' && at !== undefined) lastSuccess = Math.max(lastSuccess ?? 0, real - (mono - at));
+    }
+    timerMemory[unit] = { service, runs: counts, lastSuccess, lastResult, countedInvocation: job?.InvocationID || undefined };
+    if (lastSuccess !== undefined) add('systemd_timer_last_success_timestamp_seconds', { unit, service }, lastSuccess);
+    if (lastResult !== undefined) add('systemd_timer_last_result', { unit, service, result: lastResult }, 1);
+    for (const [result, n] of Object.entries(counts).sort()) add('systemd_timer_runs_total', { unit, service, result }, n);
   }
   for (const unit of elsewhere) add('systemd_unit_failed', { unit, result: records.get(unit)?.Result || '' }, 1);
   add('systemd_failed_units', {}, failed.length);
@@ -181,6 +236,7 @@ async function main() {
   add('systemd_heartbeat_collect_errors', {}, 0);
   add('systemd_heartbeat_spooled_runs', {}, spooled);
   add('systemd_heartbeat_spool_dropped_runs_total', {}, state.spoolDropped);
+  if (timers.length > 0) add('systemd_heartbeat_journal_readable', {}, 1);
 
   if (print) {
     process.stdout.write(JSON.stringify({ observations: obs }) + '\n');
@@ -192,56 +248,116 @@ async function main() {
   } finally {
     const tmp = `${stateDir}/state.json.tmp-${process.pid}`;
     const fd = fs.openSync(tmp, 'w', 0o600);
-    fs.writeSync(fd, JSON.stringify({ units: memory, spoolDropped: state.spoolDropped }));
+    const journal = cursor ? { cursor, readable: true } : { since: state.journal.since ?? real, readable: true };
+    fs.writeSync(fd, JSON.stringify({ units: memory, spoolDropped: state.spoolDropped, timers: timerMemory, journal }));
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fs.renameSync(tmp, `${stateDir}/state.json`);
-    if (locked) fs.unlinkSync(lock);
   }
   return 0;
 }
 
 // Protobuf, by hand: opentelemetry/proto/collector/metrics/v1 ExportMetricsServiceRequest.
-function varint(n) {
-  const out = [];
+// Two passes: every message's size first, then one buffer written front to back.
+const COUNTERS = new Set([
+  'systemd_unit_restart_count_total',
+  'systemd_unit_starts_total',
+  'systemd_timer_runs_total',
+  'systemd_heartbeat_spool_dropped_runs_total',
+]);
+function varintSize(n) {
+  let size = 1;
   while (n > 127) {
-    out.push((n & 127) | 128);
     n = Math.floor(n / 128);
+    size++;
   }
-  out.push(n);
-  return Buffer.from(out);
+  return size;
 }
-function field(no, payload) {
-  return Buffer.concat([varint((no << 3) | 2), varint(payload.length), payload]);
+/** Size of a length-delimited field (one-byte tag) holding `n` bytes. */
+function fieldSize(n) {
+  return 1 + varintSize(n) + n;
 }
-function str(no, s) {
-  return field(no, Buffer.from(s, 'utf8'));
-}
-const COUNTERS = new Set(['systemd_unit_restart_count_total', 'systemd_unit_starts_total', 'systemd_heartbeat_spool_dropped_runs_total']);
 function encode(observations, seconds) {
-  const time = Buffer.alloc(8);
-  time.writeBigUInt64LE(BigInt(Math.floor(seconds)) * 1_000_000_000n + BigInt(Math.round((seconds % 1) * 1e9)));
+  const nanos = BigInt(Math.floor(seconds)) * 1_000_000_000n + BigInt(Math.round((seconds % 1) * 1e9));
+  // Per data point: its attributes as [key, keyBytes, value, valueBytes, anyValueSize, kvSize].
   const byName = new Map();
   for (const o of observations) {
-    const attrs = Object.entries(o.labels).map(([k, v]) => field(7, Buffer.concat([str(1, k), field(2, str(1, v))])));
-    const value = Buffer.alloc(9);
-    value[0] = (4 << 3) | 1; // as_double
-    value.writeDoubleLE(o.value, 1);
-    // start_time_unix_nano (2) and time_unix_nano (3), fixed64: both the collection time.
-    const point = Buffer.concat([...attrs, Buffer.from([(2 << 3) | 1]), time, Buffer.from([(3 << 3) | 1]), time, value]);
+    let size = 27; // start_time_unix_nano, time_unix_nano (fixed64) and as_double: 3 x (1 + 8)
+    const attrs = [];
+    for (const key in o.labels) {
+      const value = o.labels[key];
+      const kb = Buffer.byteLength(key);
+      const vb = Buffer.byteLength(value);
+      const any = fieldSize(vb);
+      const kv = fieldSize(kb) + fieldSize(any);
+      attrs.push(key, kb, value, vb, any, kv);
+      size += fieldSize(kv);
+    }
+    const point = { attrs, size, value: o.value };
     const list = byName.get(o.name);
-    if (list) list.push(point);
-    else byName.set(o.name, [point]);
+    if (list) list.points.push(point);
+    else byName.set(o.name, { points: [point], counter: COUNTERS.has(o.name) });
   }
-  const metrics = [];
-  for (const [name, points] of byName) {
-    const data = Buffer.concat(points.map((p) => field(1, p)));
-    // Sum (7): CUMULATIVE (2), monotonic; Gauge (5).
-    const body = COUNTERS.has(name) ? field(7, Buffer.concat([data, Buffer.from([2 << 3, 2, 3 << 3, 1])])) : field(5, data);
-    metrics.push(field(2, Buffer.concat([str(1, name), body])));
+  let scopeSize = fieldSize(fieldSize(17)); // scope { name: 'systemd-heartbeat' }
+  for (const [name, m] of byName) {
+    let data = 0;
+    for (const p of m.points) data += fieldSize(p.size);
+    m.data = m.counter ? data + 4 : data; // Sum: + aggregation_temporality, is_monotonic
+    m.size = fieldSize(Buffer.byteLength(name)) + fieldSize(m.data);
+    scopeSize += fieldSize(m.size);
   }
-  const scope = field(2, Buffer.concat([field(1, str(1, 'systemd-heartbeat')), ...metrics]));
-  return field(1, Buffer.concat([field(1, Buffer.alloc(0)), scope]));
+  const resourceMetrics = 2 + fieldSize(scopeSize); // resource {} + scope_metrics
+  const buf = Buffer.allocUnsafe(fieldSize(resourceMetrics));
+  let pos = 0;
+  const varint = (n) => {
+    while (n > 127) {
+      buf[pos++] = (n & 127) | 128;
+      n = Math.floor(n / 128);
+    }
+    buf[pos++] = n;
+  };
+  const open = (no, size) => {
+    buf[pos++] = (no << 3) | 2;
+    varint(size);
+  };
+  const string = (no, s, bytes) => {
+    open(no, bytes);
+    pos += buf.write(s, pos);
+  };
+  open(1, resourceMetrics);
+  open(1, 0);
+  open(2, scopeSize);
+  open(1, fieldSize(17));
+  string(1, 'systemd-heartbeat', 17);
+  for (const [name, m] of byName) {
+    open(2, m.size);
+    string(1, name, Buffer.byteLength(name));
+    open(m.counter ? 7 : 5, m.data); // Sum (7) or Gauge (5)
+    for (const p of m.points) {
+      open(1, p.size);
+      const a = p.attrs;
+      for (let i = 0; i < a.length; i += 6) {
+        open(7, a[i + 5]);
+        string(1, a[i], a[i + 1]);
+        open(2, a[i + 4]);
+        string(1, a[i + 2], a[i + 3]);
+      }
+      buf[pos++] = (2 << 3) | 1;
+      pos = buf.writeBigUInt64LE(nanos, pos);
+      buf[pos++] = (3 << 3) | 1;
+      pos = buf.writeBigUInt64LE(nanos, pos);
+      buf[pos++] = (4 << 3) | 1; // as_double
+      pos = buf.writeDoubleLE(p.value, pos);
+    }
+    if (m.counter) {
+      buf[pos++] = 2 << 3; // aggregation_temporality: CUMULATIVE
+      buf[pos++] = 2;
+      buf[pos++] = 3 << 3; // is_monotonic
+      buf[pos++] = 1;
+    }
+  }
+  if (pos !== buf.length) throw new Error(`protobuf: wrote ${pos} of ${buf.length} bytes`);
+  return buf;
 }
 
 function push(body) {

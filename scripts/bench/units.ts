@@ -5,8 +5,13 @@
  * hb-NNNNN-<name> with its timer's Unit= renamed alike, plus the Names= and InvocationID=
  * lines systemd prints for the properties the tick asks for. list-units JSON lists them with
  * their states, after the fixture's other (non-hb) units. The allowlist is BENCH_PATTERN.
+ * journalctl's answer (no recording of it exists yet) is built in the shape `journalctl -o json
+ * --output-fields=MESSAGE_ID,UNIT,UNIT_RESULT` prints: per timer job, one successful and one
+ * failed run since the last tick.
  */
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const FIXTURES = new URL('../../test/fixtures/seed-252/', import.meta.url);
 
@@ -18,8 +23,44 @@ export interface GeneratedUnits {
   readonly listUnits: string;
   /** `systemctl show --timestamp=unix -p ... -- units` stdout. */
   readonly show: string;
+  /** `journalctl -o json ...` stdout: the timers' jobs' finished runs. */
+  readonly journal: string;
   /** The generated unit names, in generation order. */
   readonly names: readonly string[];
+}
+
+const SUCCESS_MESSAGE_ID = '7ad2d189f7e94e70a38c781354912448';
+const FAILURE_MESSAGE_ID = 'd9b373ed55a64feb8242e02dbe79a49c';
+const BOOT_ID = '3f1c0d9e5b7a4c2e8d6f0a1b2c3d4e5f';
+
+function journalEntry(seq: number, unit: string, id: string, result?: string): string {
+  const realtime = 1_795_369_394_000_000 + seq * 1_000_000;
+  const cursor = `s=8a5d1e3c2b4f4a6e9c7d0b1a2e3f4c5d;i=${(0x1000 + seq).toString(16)};b=${BOOT_ID};m=${(17_136_532_224 + seq).toString(16)};t=${realtime.toString(16)};x=${(seq * 2_654_435_761).toString(16).padStart(16, '0').slice(-16)}`;
+  return JSON.stringify({
+    __CURSOR: cursor,
+    __REALTIME_TIMESTAMP: String(realtime),
+    __MONOTONIC_TIMESTAMP: String(17_136_532_224 + seq),
+    _BOOT_ID: BOOT_ID,
+    MESSAGE_ID: id,
+    UNIT: unit,
+    ...(result ? { UNIT_RESULT: result } : {}),
+  });
+}
+
+/** A fake journalctl (SYSTEMD_HEARTBEAT_JOURNALCTL) that prints `output` and logs each call, like test/support/replay.ts. */
+export function createJournalReplay(output: string): { journalctl: string; calls(): number; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'hb-journal-'));
+  writeFileSync(join(dir, 'journal.json'), output);
+  const log = join(dir, 'calls.log');
+  writeFileSync(log, '');
+  const script = join(dir, 'journalctl');
+  writeFileSync(script, `#!/bin/sh\necho call >> '${log}'\nexec cat '${join(dir, 'journal.json')}'\n`);
+  chmodSync(script, 0o755);
+  return {
+    journalctl: script,
+    calls: () => readFileSync(log, 'utf8').split('\n').filter((l) => l !== '').length,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 function stripHeader(text: string): string {
@@ -45,6 +86,7 @@ export function generateUnits(n: number): GeneratedUnits {
   const listed: Array<Record<string, string>> = [...others];
   const records: string[] = [];
   const names: string[] = [];
+  const journal: string[] = [];
   for (let i = 0; i < n; i++) {
     const prefix = `hb-${String(Math.floor(i / blocks.length)).padStart(5, '0')}-`;
     const block = (blocks[i % blocks.length] as string).replace(/^(Id|Unit)=hb-/gm, `$1=${prefix}`);
@@ -53,6 +95,10 @@ export function generateUnits(n: number): GeneratedUnits {
     const invocation = ran ? (i + 1).toString(16).padStart(32, '0') : '';
     records.push(`${block}\nNames=${id}\nInvocationID=${invocation}`);
     names.push(id);
+    const job = property(block, 'Unit');
+    if (job !== '' && property(block, 'LastTriggerUSecMonotonic') !== '0') {
+      journal.push(journalEntry(journal.length, job, SUCCESS_MESSAGE_ID), journalEntry(journal.length + 1, job, FAILURE_MESSAGE_ID, 'exit-code'));
+    }
     listed.push({
       unit: id,
       load: property(block, 'LoadState'),
@@ -61,5 +107,10 @@ export function generateUnits(n: number): GeneratedUnits {
       description: `bench unit ${i}`,
     });
   }
-  return { listUnits: JSON.stringify(listed) + '\n', show: records.join('\n\n') + '\n', names };
+  return {
+    listUnits: JSON.stringify(listed) + '\n',
+    show: records.join('\n\n') + '\n',
+    journal: journal.map((line) => line + '\n').join(''),
+    names,
+  };
 }
