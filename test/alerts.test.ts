@@ -158,6 +158,8 @@ test('the rule file reader sees every rule of the shipped file', () => {
     'SystemdUnitMissing',
     'SystemdHeartbeatAbsent',
     'SystemdMassRestart',
+    'SystemdTimerJobFailing',
+    'SystemdTimerWillNotFire',
   ]) {
     assert.ok(alertNames.includes(required), `${required} is defined`);
   }
