@@ -32,56 +32,58 @@ function childEnv(env: SystemctlOptions['env']): Record<string, string> {
   return out;
 }
 
+interface Finished {
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The exit code; 0 on success. */
+  readonly code: number;
+}
+
+/**
+ * Runs `binary argv` within `timeoutMs` (SIGKILL after it) and resolves with its output and
+ * exit code; rejects, naming `command`, only when it cannot start or does not finish in time.
+ */
+function runBounded(binary: string, argv: readonly string[], env: Record<string, string>, timeoutMs: number, command: string): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      binary,
+      argv,
+      { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        if (!error) return resolve({ stdout, stderr, code: 0 });
+        const e = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string; code?: unknown };
+        if (e.code === 'ENOENT') return reject(new HeartbeatError(EXIT.failure, `${command}: ${binary} not found on PATH`));
+        if (e.killed || e.signal === 'SIGKILL') {
+          return reject(new HeartbeatError(EXIT.failure, `${command}: no answer within ${timeoutMs} ms, killed`));
+        }
+        if (typeof e.code !== 'number') return reject(new HeartbeatError(EXIT.failure, `${command}: ${e.message}`));
+        resolve({ stdout, stderr, code: e.code });
+      },
+    );
+  });
+}
+
 export function createSystemctl(options: SystemctlOptions): RunSystemctl {
   // A test and benchmark hook: replay recorded output through the real CLI (see README).
   const binary = options.env.SYSTEMD_HEARTBEAT_SYSTEMCTL || 'systemctl';
   const env = childEnv(options.env);
-  return (args) =>
-    new Promise((resolve, reject) => {
-      const timeoutMs = Math.max(1, Math.round(options.timeoutMs()));
-      execFile(
-        binary,
-        [`--${options.scope}`, '--no-pager', ...args],
-        { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' },
-        (error, stdout, stderr) => {
-          if (!error) return resolve(stdout);
-          const e = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string; code?: unknown };
-          const command = `${binary} ${args[0] ?? ''}`;
-          if (e.code === 'ENOENT') return reject(new HeartbeatError(EXIT.failure, `${command}: ${binary} not found on PATH`));
-          if (e.killed || e.signal === 'SIGKILL') {
-            return reject(new HeartbeatError(EXIT.failure, `${command}: no answer within ${timeoutMs} ms, killed`));
-          }
-          const detail = stderr.trim().split('\n')[0] || e.message;
-          reject(new HeartbeatError(EXIT.failure, `${command} exited with ${String(e.code)}: ${detail}`));
-        },
-      );
-    });
+  return async (args) => {
+    const timeoutMs = Math.max(1, Math.round(options.timeoutMs()));
+    const command = `${binary} ${args[0] ?? ''}`;
+    const done = await runBounded(binary, [`--${options.scope}`, '--no-pager', ...args], env, timeoutMs, command);
+    if (done.code === 0) return done.stdout;
+    const detail = done.stderr.trim().split('\n')[0] || 'no message';
+    throw new HeartbeatError(EXIT.failure, `${command} exited with ${done.code}: ${detail}`);
+  };
 }
 
 /**
- * `journalctl` for the timers' finished runs: the same bounds and environment. Returns
- * stderr too: that is where journalctl says the journal is not readable for this user.
+ * `journalctl` for the timers' finished runs: the same bounds and environment. A non-zero
+ * exit is not an error here: journalctl exits 1 when it may not open the journal, and says
+ * why on stderr, which the caller reads.
  */
 export function createJournalctl(options: Omit<SystemctlOptions, 'scope'>): RunJournalctl {
   const binary = options.env.SYSTEMD_HEARTBEAT_JOURNALCTL || 'journalctl';
   const env = childEnv(options.env);
-  return (args) =>
-    new Promise((resolve, reject) => {
-      const timeoutMs = Math.max(1, Math.round(options.timeoutMs()));
-      execFile(
-        binary,
-        args,
-        { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' },
-        (error, stdout, stderr) => {
-          if (!error) return resolve({ stdout, stderr, code: 0 });
-          const e = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string; code?: unknown };
-          if (e.code === 'ENOENT') return reject(new HeartbeatError(EXIT.failure, `${binary} not found on PATH`));
-          if (e.killed || e.signal === 'SIGKILL') {
-            return reject(new HeartbeatError(EXIT.failure, `journalctl: no answer within ${timeoutMs} ms, killed`));
-          }
-          // journalctl exits 1 when it may not open the journal: the caller reads stderr.
-          resolve({ stdout, stderr, code: typeof e.code === 'number' ? e.code : 1 });
-        },
-      );
-    });
+  return (args) => runBounded(binary, args, env, Math.max(1, Math.round(options.timeoutMs())), 'journalctl');
 }
