@@ -1,24 +1,147 @@
 // Bundles src/bin.ts and the three OTel packages into one file: node_modules is not read at
 // run time. `module` before `main` picks the packages' ESM builds, which tree-shake; their
 // CommonJS builds do not (see ../shared/notes/performance.md: 199 KB vs 1.18 MB, 43 vs 72 ms).
+//
+// Then the code cache. Compiling the bundle was most of what a tick costs above the floor
+// (`npm run bench`): Node 20 caches the code of its own modules but not ours (no
+// module.enableCompileCache before Node 22), and V8 compiles every function on its first call.
+// So dist/systemd-heartbeat.cjs is a small loader holding the bundle as a string and V8's code
+// cache for it, made here by running two real ticks (recorded systemd 252 output, a loopback
+// receiver) with the very node that builds. The loader compiles the bundle with vm.Script
+// and that cache; V8 checks it (its version, flags, the source) and compiles as usual when it
+// does not match, and a node of another version or arch does not even read it. The file
+// stays self-contained: `install` copies it alone and the unit runs `node systemd-heartbeat.cjs`,
+// no flag needed (a V8 flag would cost ~8 ms; a startup snapshot would need --snapshot-blob).
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Script } from 'node:vm';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const outfile = new URL('../dist/systemd-heartbeat.cjs', import.meta.url).pathname;
+const fixtures = new URL('../test/fixtures/seed-252/', import.meta.url).pathname;
 
-await build({
+const result = await build({
   entryPoints: [new URL('../src/bin.ts', import.meta.url).pathname],
-  outfile: new URL('../dist/systemd-heartbeat.cjs', import.meta.url).pathname,
+  outfile,
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node20.6',
   mainFields: ['module', 'main'],
+  // `import('http')` (the OTLP exporter's) becomes require: no ESM loader at run time, and
+  // vm.Script has no dynamic import without a flag.
+  supported: { 'dynamic-import': false },
   minify: true,
   sourcemap: 'linked',
   sourcesContent: true,
   legalComments: 'linked',
-  banner: { js: '#!/usr/bin/env node' },
   define: { HEARTBEAT_VERSION: JSON.stringify(pkg.version) },
   logLevel: 'warning',
+  write: false,
 });
+
+mkdirSync(new URL('../dist/', import.meta.url), { recursive: true });
+let code = '';
+for (const file of result.outputFiles) {
+  if (file.path === outfile) code = file.text;
+  else writeFileSync(file.path, file.contents);
+}
+if (/\bimport\(/.test(code)) throw new Error('build: a dynamic import() is left in the bundle; vm.Script cannot run it');
+
+// The same wrapper Node's CommonJS loader puts around a module. Line N of the bundle (what the
+// source map describes) stays line N of the compiled script.
+const source = `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
+
+function loader(cache) {
+  return `#!/usr/bin/env node
+// systemd-heartbeat ${pkg.version}. The bundle of src/bin.ts and the OTel packages (source map:
+// systemd-heartbeat.cjs.map) is BUNDLE, compiled with V8's code cache for the node that built it
+// (CODE_CACHE, see scripts/build.mjs); any other node compiles it as it would this file.
+'use strict';
+const BUNDLE = ${JSON.stringify(source)};
+const CODE_CACHE = ${JSON.stringify(cache)};
+const { Script } = require('node:vm');
+const fits = CODE_CACHE !== null && CODE_CACHE.node === process.version && CODE_CACHE.arch === process.arch;
+const script = new Script(BUNDLE, { filename: __filename, cachedData: fits ? Buffer.from(CODE_CACHE.data, 'base64') : undefined });
+const out = process.env.SYSTEMD_HEARTBEAT_WRITE_CODE_CACHE;
+if (out) process.once('exit', () => require('node:fs').writeFileSync(out, script.createCachedData()));
+script.runInThisContext()(exports, require, module, __filename, __dirname);
+`;
+}
+
+writeFileSync(outfile, loader(null));
+const cache = await warmUp();
+// What the loader will do, checked here: V8 takes the cache (same node, no flags).
+if (new Script(source, { filename: outfile, cachedData: cache }).cachedDataRejected) {
+  console.warn('build: V8 rejects the code cache it just made (a flag in NODE_OPTIONS?); shipping without it');
+} else {
+  writeFileSync(outfile, loader({ node: process.version, arch: process.arch, data: cache.toString('base64') }));
+}
+
+/** Two real ticks of the plain bundle; the second one's compiled code is the cache. */
+async function warmUp() {
+  const dir = mkdtempSync(join(tmpdir(), 'hb-build-'));
+  const receiver = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+  });
+  try {
+    const strip = (text) => text.replace(/^(#.*\n)+/, '');
+    writeFileSync(join(dir, 'list-units.json'), strip(readFileSync(join(fixtures, 'list-units-all-output-json.txt'), 'utf8')));
+    writeFileSync(join(dir, 'show.txt'), strip(readFileSync(join(fixtures, 'show-props-all-timestamp-unix.txt'), 'utf8')));
+    writeFileSync(
+      join(dir, 'journal.json'),
+      JSON.stringify({
+        __CURSOR: 's=0;i=1',
+        __REALTIME_TIMESTAMP: '1795369394000000',
+        MESSAGE_ID: '7ad2d189f7e94e70a38c781354912448',
+        UNIT: 'hb-oneshot.service',
+      }) + '\n',
+    );
+    const fake = (name, body) => {
+      writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`);
+      chmodSync(join(dir, name), 0o755);
+      return join(dir, name);
+    };
+    const systemctl = fake('systemctl', `case "$*" in *list-units*) exec cat '${dir}/list-units.json' ;; *) exec cat '${dir}/show.txt' ;; esac`);
+    const journalctl = fake('journalctl', `exec cat '${dir}/journal.json'`);
+    // An empty config file of its own: a config on the building host must not change the tick.
+    writeFileSync(join(dir, 'config.json'), '{}');
+    await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      SYSTEMD_HEARTBEAT_SYSTEMCTL: systemctl,
+      SYSTEMD_HEARTBEAT_JOURNALCTL: journalctl,
+      SYSTEMD_HEARTBEAT_UNITS: 'hb-*.service,hb-*.timer',
+      SYSTEMD_HEARTBEAT_HOST: 'build',
+      SYSTEMD_HEARTBEAT_STATE_DIR: join(dir, 'state'),
+      SYSTEMD_HEARTBEAT_CONFIG: join(dir, 'config.json'),
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `http://127.0.0.1:${receiver.address().port}/opentelemetry/v1/metrics`,
+    };
+    await tick(env);
+    await tick({ ...env, SYSTEMD_HEARTBEAT_WRITE_CODE_CACHE: join(dir, 'code-cache') });
+    return readFileSync(join(dir, 'code-cache'));
+  } finally {
+    receiver.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function tick(env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [outfile], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      if (status === 0) resolve();
+      else reject(new Error(`build: the warm-up tick of ${outfile} exited ${status}: ${stderr.trim()}`));
+    });
+  });
+}
