@@ -44,7 +44,7 @@ describe('timer jobs counted exactly from the journal, live', { skip: reason }, 
 
   async function tick(): Promise<void> {
     const r = await sb.exec(
-      [process.execPath, CLI, '--host', HOST, '--endpoint', vm.otlpUrl, ...TIMERS.flatMap((t) => ['-u', t])],
+      [process.execPath, CLI, '--host', HOST, '--endpoint', vm.otlpUrl, '-u', 'hb-ok.service', ...TIMERS.flatMap((t) => ['-u', t])],
       { env: { SYSTEMD_HEARTBEAT_STATE_DIR: STATE }, timeoutMs: 30_000 },
     );
     assert.equal(r.code, 0, r.stderr);
@@ -76,6 +76,8 @@ describe('timer jobs counted exactly from the journal, live', { skip: reason }, 
       await tick();
       perTick.push((await latest(`systemd_timer_runs_total{host="${HOST}",unit="hb-jobok.timer",result="success"}`)) ?? -1);
     }
+    // A manual restart: NRestarts does not see it, systemd_unit_starts_total does.
+    assert.equal((await sb.systemctl(['restart', 'hb-ok.service'])).code, 0);
     // Let the last runs finish, then one more tick sees them all.
     for (const t of TIMERS) assert.equal((await sb.systemctl(['stop', t])).code, 0);
     await sb.waitFor(async () => {
@@ -113,6 +115,9 @@ describe('timer jobs counted exactly from the journal, live', { skip: reason }, 
     assert.ok(mixedSuccess.values.slice(-TICKS + 1).every((v) => v === lastGood), `stays at the last good run while it fails: ${mixedSuccess.values}`);
     const [okSuccess] = await vm.exportRaw(`systemd_timer_last_success_timestamp_seconds{host="${HOST}",unit="hb-jobok.timer"}`);
     assert.ok(new Set(okSuccess?.values).size >= TICKS, `a healthy job's last success advances: ${okSuccess?.values}`);
+
+    assert.equal(await latest(`systemd_unit_starts_total{host="${HOST}",unit="hb-ok.service"}`, 1), 1, 'the manual restart counted once');
+    assert.equal(await latest(`systemd_unit_restart_count_total{host="${HOST}",unit="hb-ok.service"}`, 0), 0, 'NRestarts missed it');
 
     // Next elapse: in the future while a timer waits; absent once it is stopped.
     await vm.flush();
