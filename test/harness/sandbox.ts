@@ -547,7 +547,25 @@ export async function bootSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
         }, 'the user manager to be running');
       })()),
   };
+  await exposeBundle(sandbox);
   return sandbox;
+}
+
+/** The sandbox mounts fresh tmpfs on these: a repository below them is not visible inside. */
+const TMPFS_INSIDE = ['/tmp/', '/var/tmp/', '/run/'];
+
+/**
+ * Tests run the shipped bundle inside as `node REPO/dist/systemd-heartbeat.cjs`. When the
+ * repository lives below a path the sandbox hides (a CI clone under /tmp), the bundle and its
+ * source map are copied in at the same path; elsewhere the overlay of / already shows them.
+ */
+async function exposeBundle(sandbox: Sandbox): Promise<void> {
+  const repo = fileURLToPath(new URL('../../', import.meta.url));
+  if (!TMPFS_INSIDE.some((dir) => repo.startsWith(dir))) return;
+  for (const name of ['systemd-heartbeat.cjs', 'systemd-heartbeat.cjs.map']) {
+    const file = join(repo, 'dist', name);
+    if (existsSync(file)) await sandbox.writeFile(file, readFileSync(file, 'utf8'), 0o755);
+  }
 }
 
 /** true once `promise` settled, false after ms; the timer does not outlive the answer. */
