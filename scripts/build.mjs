@@ -40,6 +40,7 @@ const result = await build({
   sourcesContent: true,
   legalComments: 'linked',
   define: { HEARTBEAT_VERSION: JSON.stringify(pkg.version) },
+  plugins: [lazyZlib()],
   logLevel: 'warning',
   write: false,
 });
@@ -80,6 +81,25 @@ if (new Script(source, { filename: outfile, cachedData: cache }).cachedDataRejec
   console.warn('build: V8 rejects the code cache it just made (a flag in NODE_OPTIONS?); shipping without it');
 } else {
   writeFileSync(outfile, loader({ node: process.version, arch: process.arch, data: cache.toString('base64') }));
+}
+
+/**
+ * The OTLP exporter imports zlib at load time for gzip, which the push never asks for
+ * (compression is off): node:zlib is then loaded on the first createGzip() call only.
+ */
+function lazyZlib() {
+  return {
+    name: 'lazy-zlib',
+    setup(b) {
+      b.onResolve({ filter: /^(node:)?zlib$/ }, (args) =>
+        args.importer.includes('@opentelemetry/') ? { path: 'lazy-zlib', namespace: 'lazy-zlib' } : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'lazy-zlib' }, () => ({
+        contents: "export function createGzip(options) { return require('node:zlib').createGzip(options); }",
+        loader: 'js',
+      }));
+    },
+  };
 }
 
 /** Two real ticks of the plain bundle; the second one's compiled code is the cache. */
