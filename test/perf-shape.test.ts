@@ -1,0 +1,156 @@
+/**
+ * The shape of a tick's cost, not its speed (issue 8; `npm run bench` times it): a fixed
+ * number of processes per tick whatever the number of units, and a shipped entry point that
+ * needs nothing from node_modules. The built CLI runs as a process on recorded systemd 252
+ * output scaled to N units (scripts/bench/units.ts), only the systemctl/journalctl edges
+ * replayed, and pushes to a real VictoriaMetrics.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { BENCH_PATTERN, createJournalReplay, generateUnits } from '../scripts/bench/units.ts';
+import { CLI, REPO, assertBuilt, runCli, skipReason } from './support/cli.ts';
+import { createReplay } from './support/replay.ts';
+import { startVictoria, victoriaUnavailable, type Victoria } from './support/victoria.ts';
+
+const reason = skipReason(victoriaUnavailable());
+
+describe('systemctl and journalctl calls per tick do not grow with the number of units', { skip: reason }, () => {
+  let vm: Victoria;
+  before(async () => {
+    vm = await startVictoria();
+  });
+  after(async () => {
+    await vm?.stop();
+  });
+
+  /** Two real ticks at N units; the calls each edge saw, and the units VictoriaMetrics holds. */
+  async function ticks(n: number): Promise<{ systemctl: string[][]; journalctl: number; loaded: number }> {
+    const units = generateUnits(n);
+    const replay = createReplay(units);
+    const journal = createJournalReplay(units.journal);
+    const state = mkdtempSync(join(tmpdir(), 'hb-shape-state-'));
+    try {
+      const host = `shape-${n}`;
+      for (let i = 0; i < 2; i++) {
+        const result = await runCli([], {
+          SYSTEMD_HEARTBEAT_SYSTEMCTL: replay.systemctl,
+          SYSTEMD_HEARTBEAT_JOURNALCTL: journal.journalctl,
+          SYSTEMD_HEARTBEAT_UNITS: BENCH_PATTERN,
+          SYSTEMD_HEARTBEAT_HOST: host,
+          SYSTEMD_HEARTBEAT_STATE_DIR: state,
+          OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: vm.otlpUrl,
+        });
+        assert.equal(result.code, 0, result.stderr);
+      }
+      // Bounded wait until the pushes are searchable.
+      let loaded = 0;
+      for (let i = 0; i < 40 && loaded < n; i++) {
+        await vm.flush();
+        loaded = (await vm.series(`systemd_unit_loaded{host="${host}"}`)).length;
+        if (loaded < n) await new Promise((r) => setTimeout(r, 250));
+      }
+      return { systemctl: replay.calls(), journalctl: journal.calls(), loaded };
+    } finally {
+      replay.remove();
+      journal.remove();
+      rmSync(state, { recursive: true, force: true });
+    }
+  }
+
+  test('N=10 and N=1000: one list-units, one show naming every unit, one journalctl, per tick', async () => {
+    for (const n of [10, 1000]) {
+      const { systemctl, journalctl, loaded } = await ticks(n);
+      assert.equal(loaded, n, `VictoriaMetrics holds ${loaded} units of ${n}`);
+      const verbs = systemctl.map((args) => args.find((a) => a === 'list-units' || a === 'show'));
+      assert.deepEqual(verbs, ['list-units', 'show', 'list-units', 'show'], `N=${n}: ${systemctl.length} systemctl calls`);
+      const show = systemctl[1] as string[];
+      const named = show.slice(show.indexOf('--') + 1);
+      for (const name of generateUnits(n).names) assert.ok(named.includes(name), `N=${n}: ${name} is not in the one show call`);
+      assert.equal(journalctl, 2, `N=${n}: journalctl ran ${journalctl} times in 2 ticks`);
+    }
+  });
+});
+
+describe('the shipped entry point needs no node_modules', () => {
+  let dir: string;
+  before(() => {
+    assertBuilt();
+    dir = mkdtempSync(join(tmpdir(), 'hb-alone-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a copy outside the repository runs a dry run, loading no module but itself', async () => {
+    assert.ok(!dir.startsWith(REPO + '/'), `${dir} is inside the repository`);
+    const copy = join(dir, 'systemd-heartbeat.cjs');
+    copyFileSync(CLI, copy);
+    // Reports every module Node loaded from a file (builtins are not in require.cache).
+    const probe = join(dir, 'probe.cjs');
+    const loadedFile = join(dir, 'loaded.json');
+    writeFileSync(
+      probe,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(loadedFile)}, JSON.stringify(Object.keys(require.cache))));\n`,
+    );
+    const units = generateUnits(10);
+    const replay = createReplay(units);
+    const journal = createJournalReplay(units.journal);
+    try {
+      const result = await run(
+        [process.execPath, '-r', probe, copy, '--dry-run', '--format', 'json'],
+        {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          SYSTEMD_HEARTBEAT_SYSTEMCTL: replay.systemctl,
+          SYSTEMD_HEARTBEAT_JOURNALCTL: journal.journalctl,
+          SYSTEMD_HEARTBEAT_UNITS: BENCH_PATTERN,
+          SYSTEMD_HEARTBEAT_STATE_DIR: join(dir, 'state'),
+        },
+        dir,
+      );
+      assert.equal(result.code, 0, result.stderr);
+      const { observations } = JSON.parse(result.stdout) as { observations: Array<{ name: string }> };
+      assert.equal(observations.filter((o) => o.name === 'systemd_unit_loaded').length, 10);
+      const loaded = JSON.parse(readFileSync(loadedFile, 'utf8')) as string[];
+      assert.deepEqual(loaded.sort(), [copy, probe].sort());
+      assert.equal(loaded.some((p) => p.includes('node_modules')), false);
+    } finally {
+      replay.remove();
+      journal.remove();
+    }
+  });
+
+  test('the code cache in the bundle is for this node, and V8 takes it', async () => {
+    const text = readFileSync(CLI, 'utf8');
+    assert.match(text, /^const BUNDLE = /m);
+    // A clean child: no NODE_OPTIONS, no tsx, as the systemd unit runs it.
+    const check = `
+      const { readFileSync } = require('node:fs');
+      const { Script } = require('node:vm');
+      const text = readFileSync(${JSON.stringify(CLI)}, 'utf8');
+      const bundle = JSON.parse(/^const BUNDLE = (.*);$/m.exec(text)[1]);
+      const cache = JSON.parse(/^const CODE_CACHE = (.*);$/m.exec(text)[1]);
+      const script = new Script(bundle, { filename: ${JSON.stringify(CLI)}, cachedData: Buffer.from(cache.data, 'base64') });
+      process.stdout.write(JSON.stringify({ node: cache.node, arch: cache.arch, rejected: script.cachedDataRejected }));`;
+    const result = await run([process.execPath, '-e', check], { PATH: process.env.PATH ?? '/usr/bin:/bin' }, dirname(CLI));
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), { node: process.version, arch: process.arch, rejected: false });
+  });
+});
+
+function run(argv: string[], env: Record<string, string>, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0] as string, argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
