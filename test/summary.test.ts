@@ -141,6 +141,8 @@ const D = Date.UTC(2026, 10, 30) / 1000; // that day's midnight
 const START = END - 86_400;
 const H = 3600;
 const M = 60;
+/** The history starts 2 h before the window (a multiple of 12 h minus 2 h: every job ran then). */
+const FIRST = START - 2 * H;
 
 /** Prometheus exposition lines with ms timestamps: what the exporter would have pushed every 30 s. */
 function knownDay(): string {
@@ -172,6 +174,12 @@ function knownDay(): string {
           put('systemd_unit_seconds_since_active', { unit: u, host }, t - lastTrigger, t);
         }
       };
+      /** What the exporter pushes for a timer's job: runs counted by result, the latest result, the remembered last success. */
+      const job = (u: string, svc: string, runs: Record<string, number>, lastResult: string | undefined, lastSuccess: number | undefined): void => {
+        for (const [result, n] of Object.entries(runs)) put('systemd_timer_runs_total', { unit: u, host, service: svc, result }, n, t);
+        if (lastResult !== undefined) put('systemd_timer_last_result', { unit: u, host, service: svc, result: lastResult }, 1, t);
+        if (lastSuccess !== undefined) put('systemd_timer_last_success_timestamp_seconds', { unit: u, host, service: svc }, lastSuccess, t);
+      };
       service('ok.service', {});
       // 60 restarts 02:00-02:30, a manual restart at 10:00 resets NRestarts, two lone restarts, then 20 in the last 10 minutes.
       let restarts = 2;
@@ -187,6 +195,38 @@ function knownDay(): string {
       timer('tick.timer', 300, Math.floor(t / 300) * 300);
       timer('weekly.timer', 7 * 86_400, undefined);
       timer('hourly-new.timer', H, undefined);
+      // tick.service succeeds on every run (every 5 minutes, from the start of the history).
+      const ticks = Math.floor((t - FIRST) / 300) + 1;
+      job('tick.timer', 'tick.service', { success: ticks }, 'success', Math.floor(t / 300) * 300);
+      // pull.service: every 15 minutes, failing since before the history (7 successes long
+      // ago, the last one remembered); one run, at 04:00, was killed by a signal.
+      timer('pull.timer', 900, Math.floor(t / 900) * 900);
+      const pulls = Math.floor((t - FIRST) / 900) + 1;
+      const killed = t >= D + 4 * H ? 1 : 0;
+      job(
+        'pull.timer',
+        'pull.service',
+        { success: 7, 'exit-code': pulls - killed, ...(killed ? { signal: killed } : {}) },
+        t >= D + 4 * H && t < D + 4 * H + 900 ? 'signal' : 'exit-code',
+        START - 3 * H,
+      );
+      // sync.service: every 10 minutes, three failed runs (01:00, 01:10, 08:00).
+      timer('sync.timer', 600, Math.floor(t / 600) * 600);
+      const syncFailedRuns = [D + H, D + H + 10 * M, D + 8 * H];
+      const syncRuns = Math.floor((t - FIRST) / 600) + 1;
+      const syncFailed = syncFailedRuns.filter((r) => r <= t).length;
+      const latestSync = Math.floor(t / 600) * 600;
+      let lastGoodSync = latestSync;
+      while (syncFailedRuns.includes(lastGoodSync)) lastGoodSync -= 600;
+      job(
+        'sync.timer',
+        'sync.service',
+        { success: syncRuns - syncFailed, ...(syncFailed > 0 ? { 'exit-code': syncFailed } : {}) },
+        syncFailedRuns.includes(latestSync) ? 'exit-code' : 'success',
+        lastGoodSync,
+      );
+      // weekly.timer never fired: its job's success counter is there (0) from the first run.
+      job('weekly.timer', 'weekly.service', { success: 0 }, undefined, undefined);
       unit('gone.service', false);
       // Failed outside the allowlist from 09:00: only systemd_unit_failed.
       if (t >= D + 9 * H) failed('systemd-tmpfiles-clean.service', 'exit-code', 1);
@@ -204,6 +244,9 @@ function knownDay(): string {
       put('systemd_timer_last_trigger_timestamp_seconds', { unit: 'certbot.timer', host }, trigger, t);
       put('systemd_unit_seconds_since_active', { unit: 'certbot.timer', host }, t - trigger, t);
       put('systemd_timer_interval_seconds', { unit: 'certbot.timer', host }, 12 * H, t);
+      put('systemd_timer_runs_total', { unit: 'certbot.timer', host, service: 'certbot.service', result: 'success' }, Math.floor((t - FIRST) / (12 * H)) + 1, t);
+      put('systemd_timer_last_result', { unit: 'certbot.timer', host, service: 'certbot.service', result: 'success' }, 1, t);
+      put('systemd_timer_last_success_timestamp_seconds', { unit: 'certbot.timer', host, service: 'certbot.service' }, trigger, t);
       put('systemd_heartbeat_units', { host }, 2, t);
       put('systemd_heartbeat_last_run_timestamp_seconds', { host }, t, t);
     }
@@ -339,6 +382,54 @@ describe('summary against a real VictoriaMetrics with a known day', { skip: reas
         problem: false,
       },
     ]);
+    // Runs in the window (START, END]: tick every 5 min = 288; pull every 15 min = 96, all
+    // failed (one by a signal) = a problem; sync every 10 min = 144, 3 failed; weekly none.
+    assert.deepEqual(kai.timerJobs, [
+      {
+        unit: 'pull.timer',
+        service: 'pull.service',
+        runs: 96,
+        successes: 0,
+        failures: 96,
+        failuresByResult: { 'exit-code': 95, signal: 1 },
+        lastSuccessAt: START - 3 * H,
+        lastResult: 'exit-code',
+        problem: true,
+      },
+      {
+        unit: 'sync.timer',
+        service: 'sync.service',
+        runs: 144,
+        successes: 141,
+        failures: 3,
+        failuresByResult: { 'exit-code': 3 },
+        lastSuccessAt: END,
+        lastResult: 'success',
+        problem: false,
+      },
+      {
+        unit: 'tick.timer',
+        service: 'tick.service',
+        runs: 288,
+        successes: 288,
+        failures: 0,
+        failuresByResult: {},
+        lastSuccessAt: END,
+        lastResult: 'success',
+        problem: false,
+      },
+      {
+        unit: 'weekly.timer',
+        service: 'weekly.service',
+        runs: 0,
+        successes: 0,
+        failures: 0,
+        failuresByResult: {},
+        lastSuccessAt: null,
+        lastResult: null,
+        problem: false,
+      },
+    ]);
     assert.deepEqual(kai.missing, [
       { unit: 'gone.service', loadState: 'not-found', firstSeenAt: START + 30, lastSeenAt: END, missingBeforeWindow: true, stillMissing: true },
     ]);
@@ -350,12 +441,17 @@ describe('summary against a real VictoriaMetrics with a known day', { skip: reas
       gaps: [{ from: D + 7 * H, to: D + 7 * H + 10 * M, seconds: 600, ongoing: false }],
       problem: true,
     });
-    // 4 failed + 1 restarting + 2 timers + 1 missing + coverage
-    assert.equal(kai.problems, 9);
+    // 4 failed + 1 restarting + 2 timers + 1 timer job failing every run + 1 missing + coverage
+    assert.equal(kai.problems, 10);
     const web = s.hosts.find((h) => h.host === 'web-1');
     assert.ok(web);
     assert.equal(web.problems, 0, JSON.stringify(web));
     assert.equal(web.coverage.runs, 2880);
+    assert.deepEqual(
+      web.timerJobs.map((j) => [j.unit, j.runs, j.successes, j.lastSuccessAt, j.problem]),
+      [['certbot.timer', 2, 2, END, false]],
+      'certbot runs at 00:00 and 12:00',
+    );
     assert.deepEqual(web.coverage.gaps, []);
   });
 
@@ -367,7 +463,7 @@ describe('summary against a real VictoriaMetrics with a known day', { skip: reas
       const r = await summary(['--host', 'kai-server', '--format', format]);
       assert.equal(r.stderr, '');
       assert.equal(r.code, EXIT_PROBLEMS);
-      assert.match(r.stdout, /^(\*\*)?9 problems on kai-server in the last 24h/);
+      assert.match(r.stdout, /^(\*\*)?10 problems on kai-server in the last 24h/);
       golden(file, r.stdout);
     }
   });
@@ -396,6 +492,16 @@ describe('summary against a real VictoriaMetrics with a known day', { skip: reas
       kai.restarts.map((u) => [u.unit, u.restarts, u.loops.length]),
       [['crashloop.service', 20, 1]],
       'the 20 of the last loop; the lone restart at 11:00:00 is the window\'s start, outside (start, end]',
+    );
+    assert.deepEqual(
+      kai.timerJobs.map((j) => [j.unit, j.runs, j.failures, j.problem]),
+      [
+        ['pull.timer', 4, 4, true],
+        ['sync.timer', 6, 0, false],
+        ['tick.timer', 12, 0, false],
+        ['weekly.timer', 0, 0, false],
+      ],
+      'runs counted in the hour only; pull.service failed all 4',
     );
     assert.deepEqual(kai.coverage.gaps, []);
     assert.equal(kai.coverage.runs, 120);

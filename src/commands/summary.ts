@@ -16,7 +16,10 @@ import {
   HEARTBEAT_LAST_RUN,
   HEARTBEAT_UNITS,
   TIMER_INTERVAL,
+  TIMER_LAST_RESULT,
+  TIMER_LAST_SUCCESS,
   TIMER_LAST_TRIGGER,
+  TIMER_RUNS,
   UNIT_FAILED,
   UNIT_LAST_EXIT_STATUS,
   UNIT_LOADED,
@@ -65,7 +68,8 @@ export const SUMMARY_USAGE = `Usage: systemd-heartbeat summary [options]
 
 Reports, per host, what went wrong with the watched units in a recent window, from the
 metrics stored in VictoriaMetrics: failed units, restarts and restart loops, stale or
-never-fired timers, allowlisted units that are not loaded, and the exporter's own coverage.
+never-fired timers, timer jobs' runs by result (a job that failed every run is a problem),
+allowlisted units that are not loaded, and the exporter's own coverage.
 
 Options:
       --since DUR      the window, ending now: 90s, 10m, 24h, 7d, 1h30m (default 24h, 1m to 31d)
@@ -259,6 +263,16 @@ export const SUMMARY_QUERIES = {
   timers: { kind: 'instant', query: `last_over_time(${sel(UNIT_LOADED.name, TIMER_UNITS)}[$window]) == 1` },
   timerLastTrigger: { kind: 'instant', query: `last_over_time(${sel(TIMER_LAST_TRIGGER.name)}[$window])` },
   timerInterval: { kind: 'instant', query: `last_over_time(${sel(TIMER_INTERVAL.name)}[$window])` },
+  /**
+   * Finished runs of each timer's job in the window, by result. increase() (not
+   * increase_prometheus) so that a result series born inside the window (the first exit-code
+   * run) counts its first run: the exporter starts every result's counter at its first run.
+   */
+  timerJobRuns: { kind: 'instant', query: `increase(${sel(TIMER_RUNS.name)}[$window])` },
+  /** The remembered last success: pushed every run once known, so it is there even when older than the window. */
+  timerJobLastSuccess: { kind: 'instant', query: `last_over_time(${sel(TIMER_LAST_SUCCESS.name)}[$window])` },
+  /** When each result series was last seen: the latest one is the job's latest result (one series at a time). */
+  timerJobLastResult: { kind: 'instant', query: `tlast_over_time(${sel(TIMER_LAST_RESULT.name)}[$window])` },
 } as const satisfies Record<string, SummaryQuery>;
 
 export type QueryName = keyof typeof SUMMARY_QUERIES;
@@ -338,6 +352,25 @@ export interface TimerFinding {
   readonly problem: boolean;
 }
 
+/** A timer's job over the window: what the exporter counted from the journal (or InvocationIDs). */
+export interface TimerJob {
+  /** The timer. */
+  readonly unit: string;
+  /** The service it triggers. */
+  readonly service: string;
+  readonly runs: number;
+  readonly successes: number;
+  readonly failures: number;
+  /** Failed runs by systemd's Result (exit-code, signal, timeout, core-dump, ...). */
+  readonly failuresByResult: Readonly<Record<string, number>>;
+  /** Unix seconds of the last success the exporter remembers (may be before the window); null when none was seen. */
+  readonly lastSuccessAt: number | null;
+  /** The Result of the latest finished run seen in the window; null when none. */
+  readonly lastResult: string | null;
+  /** It ran in the window and failed every time: a problem even when no alert fired (it may not have failed long enough for one). */
+  readonly problem: boolean;
+}
+
 export interface MissingUnit {
   readonly unit: string;
   readonly loadState: string;
@@ -375,6 +408,7 @@ export interface HostSummary {
   readonly failed: readonly FailedUnit[];
   readonly restarts: readonly UnitRestarts[];
   readonly timers: readonly TimerFinding[];
+  readonly timerJobs: readonly TimerJob[];
   readonly missing: readonly MissingUnit[];
   readonly coverage: Coverage;
 }
@@ -601,6 +635,45 @@ function timersOf(host: string, r: QueryResults, w: SummaryWindow, lastStep: num
   return out.sort((a, b) => Number(b.problem) - Number(a.problem) || Number(b.stillStale) - Number(a.stillStale) || byUnit(a, b));
 }
 
+function timerJobsOf(host: string, r: QueryResults): TimerJob[] {
+  const mine = <T extends { labels: Readonly<Record<string, string>> }>(series: readonly T[]): T[] => series.filter((s) => hostOf(s) === host);
+  const runs = groupBy(mine(r.timerJobRuns), unitOf);
+  const lastSuccess = new Map(mine(r.timerJobLastSuccess).map((s) => [unitOf(s), s]));
+  const lastResult = groupBy(mine(r.timerJobLastResult), unitOf);
+  const units = new Set([...runs.keys(), ...lastSuccess.keys(), ...lastResult.keys()]);
+  const out: TimerJob[] = [];
+  for (const unit of units) {
+    const counted = runs.get(unit) ?? [];
+    const byResult: Record<string, number> = {};
+    // increase() of an integer counter is an integer; round away float noise.
+    for (const s of counted) {
+      const result = s.labels['result'] ?? '';
+      byResult[result] = (byResult[result] ?? 0) + Math.round(s.value);
+    }
+    const successes = byResult['success'] ?? 0;
+    const failuresByResult = Object.fromEntries(
+      Object.entries(byResult)
+        .filter(([result, n]) => result !== 'success' && n > 0)
+        .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)),
+    );
+    const failures = Object.values(failuresByResult).reduce((sum, n) => sum + n, 0);
+    const latest = [...(lastResult.get(unit) ?? [])].sort((a, b) => b.value - a.value)[0];
+    const success = lastSuccess.get(unit);
+    out.push({
+      unit,
+      service: counted[0]?.labels['service'] ?? success?.labels['service'] ?? latest?.labels['service'] ?? '',
+      runs: successes + failures,
+      successes,
+      failures,
+      failuresByResult,
+      lastSuccessAt: success?.value ?? null,
+      lastResult: latest?.labels['result'] ?? null,
+      problem: failures > 0 && successes === 0,
+    });
+  }
+  return out.sort((a, b) => Number(b.problem) - Number(a.problem) || b.failures - a.failures || byUnit(a, b));
+}
+
 export function hostsIn(r: QueryResults): string[] {
   const hosts = new Set<string>();
   for (const series of Object.values(r) as Array<ReadonlyArray<{ labels: Readonly<Record<string, string>> }>>) {
@@ -622,13 +695,19 @@ export function buildSummary(r: QueryResults, w: SummaryWindow, hostFilter: stri
     const failed = failedOf(host, r, w, lastStep);
     const restarts = restartsOf(host, r, w, lastStep);
     const timers = timersOf(host, r, w, lastStep);
+    const timerJobs = timerJobsOf(host, r);
     const missing = missingOf(host, r, w, lastStep);
     const noData = !withData.has(host);
     const unitsSeries = r.units.find((s) => hostOf(s) === host);
     const problems = noData
       ? 1
-      : failed.length + restarts.length + timers.filter((t) => t.problem).length + missing.length + (coverage.problem ? 1 : 0);
-    return { host, noData, units: unitsSeries?.value ?? null, problems, failed, restarts, timers, missing, coverage };
+      : failed.length +
+        restarts.length +
+        timers.filter((t) => t.problem).length +
+        timerJobs.filter((j) => j.problem).length +
+        missing.length +
+        (coverage.problem ? 1 : 0);
+    return { host, noData, units: unitsSeries?.value ?? null, problems, failed, restarts, timers, timerJobs, missing, coverage };
   });
   const problems = hosts.reduce((sum, h) => sum + h.problems, 0);
   const within = `in the last ${w.since}`;
@@ -715,6 +794,19 @@ function describeTimer(t: TimerFinding, end: number): string {
   return `${when}; ${last}, ${every}`;
 }
 
+function describeTimerJob(j: TimerJob, end: number): string {
+  const failures = Object.entries(j.failuresByResult)
+    .map(([result, n]) => `${result} ${n}`)
+    .join(', ');
+  const counts =
+    j.runs === 0
+      ? 'no finished run in the window'
+      : `${plural(j.runs, 'run')}, ${j.successes} succeeded${j.failures > 0 ? `, ${j.failures} failed (${failures})` : ''}`;
+  const success = j.lastSuccessAt === null ? 'no success seen' : `last success ${formatTime(j.lastSuccessAt, end)}`;
+  const latest = j.lastResult !== null && j.lastResult !== 'success' && !j.problem ? `; latest run ${j.lastResult}` : '';
+  return `${j.service || '?'}: ${counts}; ${success}${latest}${j.problem ? '; failed every run in the window' : ''}`;
+}
+
 function describeMissing(m: MissingUnit, end: number): string {
   const since = m.missingBeforeWindow ? 'before the window' : formatTime(m.firstSeenAt, end);
   return m.stillMissing
@@ -761,6 +853,7 @@ function sectionsOf(h: HostSummary, end: number): Array<Section<[string, string]
     { title: 'failed units', items: h.failed.map((f) => [f.unit, describeFailed(f, end)] as [string, string]) },
     { title: 'restarts', items: h.restarts.map((u) => [u.unit, describeRestarts(u, end)] as [string, string]) },
     { title: 'timers', items: h.timers.map((t) => [t.unit, describeTimer(t, end)] as [string, string]) },
+    { title: 'timer jobs', items: h.timerJobs.map((j) => [j.unit, describeTimerJob(j, end)] as [string, string]) },
     { title: 'missing units', items: h.missing.map((m) => [m.unit, describeMissing(m, end)] as [string, string]) },
   ];
 }
