@@ -224,9 +224,9 @@ async function main(): Promise<void> {
       const wall = median(r.samples.map((s) => s.wall_ms));
       const c = median(r.samples.map(cpu));
       const rss = median(r.samples.map((s) => s.maxrss_kb)) / 1024;
-      const fWall = median(f.map((s) => s.wall_ms));
-      const fCpu = median(f.map(cpu));
-      const fRss = median(f.map((s) => s.maxrss_kb)) / 1024;
+      // Ratios are the median of each round's ratio: a round's runs are back to back, so a
+      // load that comes and goes on the machine (other work) weighs on both sides alike.
+      const ratio = (of: (s: Sample) => number): number => median(r.samples.map((s, i) => of(s) / of(f[i] as Sample)));
       rows.push([
         String(r.n),
         r.variant,
@@ -234,14 +234,15 @@ async function main(): Promise<void> {
         wall.toFixed(1),
         c.toFixed(1),
         rss.toFixed(1),
-        (wall / fWall).toFixed(2),
-        (c / fCpu).toFixed(2),
-        (rss / fRss).toFixed(2),
+        ratio((s) => s.wall_ms).toFixed(2),
+        ratio(cpu).toFixed(2),
+        ratio((s) => s.maxrss_kb).toFixed(2),
       ]);
     }
     const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((row) => (row[i] as string).length)));
     console.log(
-      `\nMedians of ${REPS} runs each (after ${WARMUP} warm-up rounds), order rotating; node ${process.version}, ` +
+      `\nMedians of ${REPS} runs each (after ${WARMUP} warm-up rounds), order rotating; x: median of the rounds' ratios ` +
+        `to the floor; node ${process.version}, ` +
         `${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
     );
     for (const row of rows) console.log(row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  '));
