@@ -20,6 +20,11 @@ import {
   FAILED_UNITS,
   HEARTBEAT_LAST_RUN,
   TIMER_INTERVAL,
+  TIMER_LAST_RESULT,
+  TIMER_LAST_SUCCESS,
+  TIMER_LAST_TRIGGER,
+  TIMER_NEXT_ELAPSE,
+  TIMER_RUNS,
   UNIT_ACTIVE,
   UNIT_FAILED,
   UNIT_LAST_EXIT_STATUS,
@@ -245,6 +250,99 @@ function overview(): Array<Panel | RowPanel> {
   ];
 }
 
+/** Unix seconds -> the milliseconds Grafana's date units expect. */
+const ms = (expr: string): string => `${expr} * 1000`;
+
+/**
+ * One row per timer: the instant queries below return one frame each, keyed by host and unit,
+ * and the `merge` transformation joins them into rows (`Value #A` is query A's value, ...).
+ */
+function timersTable(y: number): Panel {
+  const byTimer = (expr: string): string => `max by (host, unit) (${expr})`;
+  const runs = (matchers: string): string => `sum by (host, unit) (increase(${sel(TIMER_RUNS.name, matchers)}[$__range]))`;
+  const date = (name: string): { matcher: { id: string; options: string }; properties: Array<{ id: string; value: unknown }> } => ({
+    matcher: { id: 'byName', options: name },
+    properties: [{ id: 'unit', value: 'dateTimeFromNow' }],
+  });
+  return panel({
+    title: 'Timers',
+    description:
+      "One row per timer: when it last triggered and fires next (empty: it will not fire again), when its job last succeeded (remembered by the exporter across failures), the Result of the job's latest finished run, the timer's interval, and the job's finished runs and failed runs in the time range (counted from PID 1's journal entries, so also the runs between two pushes).",
+    type: 'table',
+    gridPos: { x: 0, y, w: 24, h: 8 },
+    targets: [
+      target('A', ms(byTimer(sel(TIMER_LAST_TRIGGER.name, HOST))), '', 'instant', 'table'),
+      target('B', ms(byTimer(sel(TIMER_NEXT_ELAPSE.name, HOST))), '', 'instant', 'table'),
+      target('C', ms(byTimer(sel(TIMER_LAST_SUCCESS.name, HOST))), '', 'instant', 'table'),
+      // Only the newest push's result: the previous result's series lingers for the lookback.
+      target('D', latest(sel(TIMER_LAST_RESULT.name, HOST), 'result'), '', 'instant', 'table'),
+      target('E', byTimer(sel(TIMER_INTERVAL.name, HOST)), '', 'instant', 'table'),
+      target('F', runs(HOST), '', 'instant', 'table'),
+      // A job that never failed has no failed-result series: 0 from its success counter instead.
+      target('G', `${runs(`${HOST}, result!="success"`)} or sum by (host, unit) (0 * ${sel(TIMER_RUNS.name, HOST)})`, '', 'instant', 'table'),
+    ],
+    fieldConfig: {
+      defaults: { noValue: '-' },
+      overrides: [
+        date('Last trigger'),
+        date('Next elapse'),
+        date('Last success'),
+        { matcher: { id: 'byName', options: 'Interval' }, properties: [{ id: 'unit', value: 's' }] },
+        { matcher: { id: 'byName', options: 'Runs in range' }, properties: [{ id: 'decimals', value: 0 }] },
+        {
+          matcher: { id: 'byName', options: 'Failures in range' },
+          properties: [
+            { id: 'decimals', value: 0 },
+            { id: 'thresholds', value: thresholds([null, 'green'], [1, 'red']) },
+            { id: 'custom.cellOptions', value: { type: 'color-text' } },
+          ],
+        },
+        {
+          matcher: { id: 'byName', options: 'Last result' },
+          properties: [
+            { id: 'mappings', value: [{ type: 'regex', options: { pattern: '^(?!success$).+', result: { color: 'red', index: 0 } } }] },
+            { id: 'custom.cellOptions', value: { type: 'color-text' } },
+          ],
+        },
+      ],
+    },
+    options: { showHeader: true, cellHeight: 'sm', footer: { show: false, reducer: ['sum'], fields: '' } },
+    transformations: [
+      { id: 'merge', options: {} },
+      {
+        id: 'organize',
+        options: {
+          excludeByName: { Time: true, 'Value #D': true, __name__: true },
+          indexByName: {
+            host: 0,
+            unit: 1,
+            service: 2,
+            'Value #A': 3,
+            'Value #B': 4,
+            'Value #C': 5,
+            result: 6,
+            'Value #E': 7,
+            'Value #F': 8,
+            'Value #G': 9,
+          },
+          renameByName: {
+            host: 'Host',
+            unit: 'Timer',
+            service: 'Job',
+            'Value #A': 'Last trigger',
+            'Value #B': 'Next elapse',
+            'Value #C': 'Last success',
+            result: 'Last result',
+            'Value #E': 'Interval',
+            'Value #F': 'Runs in range',
+            'Value #G': 'Failures in range',
+          },
+        },
+      },
+    ],
+  });
+}
+
 /** One row per selected unit (Grafana repeats the row and its panels for each value of $unit). */
 function perUnit(y0: number): Array<Panel | RowPanel> {
   const y = y0 + 1;
@@ -368,7 +466,8 @@ function queryVariable(name: string, label: string, query: string, description: 
 export function buildDashboard(): Dashboard {
   nextId = 1;
   const top = overview();
-  const bottom = perUnit(12);
+  const timers = timersTable(12);
+  const bottom = perUnit(20);
   return {
     uid: DASHBOARD_UID,
     title: 'systemd heartbeat',
@@ -413,7 +512,7 @@ export function buildDashboard(): Dashboard {
         ),
       ],
     },
-    panels: [...top, ...bottom],
+    panels: [...top, timers, ...bottom],
   };
 }
 

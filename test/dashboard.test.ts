@@ -165,7 +165,7 @@ describe('dashboard JSON', () => {
 
   test('panels the issue asks for are there', () => {
     const titles = new Set(queries.map((q) => q.panelTitle));
-    for (const t of ['Failed units now', 'Units not loaded', 'Restarts in range', 'Stale timers', 'Exporter heartbeat age', 'Failed units now (with Result)']) {
+    for (const t of ['Failed units now', 'Units not loaded', 'Restarts in range', 'Stale timers', 'Exporter heartbeat age', 'Failed units now (with Result)', 'Timers']) {
       assert.ok(titles.has(t), t);
       assert.ok(queries.some((q) => q.panelTitle === t && q.repeat === undefined), `${t} is in the overview`);
     }
@@ -316,6 +316,33 @@ describe('dashboard queries against a real VictoriaMetrics fed by the real expor
     assert.ok(startsQuery);
     const starts = (await run(startsQuery, only('unit', 'hb-crashloop.service'))).flatMap((s) => s.values);
     assert.deepEqual([Math.min(...starts), Math.max(...starts)], [0, 3]);
+
+    // The timers table, one query per column, as Grafana merges them into rows by host and timer.
+    const column = async (refId: string): Promise<Record<string, string>> => {
+      const q = queries.find((x) => x.panelTitle === 'Timers' && x.target.refId === refId);
+      assert.ok(q, `Timers ${refId}`);
+      const series = await run(q);
+      const cells = series.map((s) => [`${s.metric.host} ${s.metric.unit}`, `${s.metric.result ?? ''}${s.values[0]}`] as const);
+      assert.equal(new Set(cells.map(([key]) => key)).size, cells.length, `Timers ${refId}: one value per row`);
+      return Object.fromEntries(cells);
+    };
+    const rows = ['edge-1 hb-tick.timer', 'kai-server hb-stale.timer', 'kai-server hb-tick.timer'];
+    const trigger = await column('A');
+    assert.deepEqual(Object.keys(trigger).sort(), rows, 'every timer has a row');
+    const staleTrigger = (await vm.query('max(systemd_timer_last_trigger_timestamp_seconds{unit="hb-stale.timer"})', evalMs))[0]?.value;
+    assert.equal(Number(trigger['kai-server hb-stale.timer']), 1000 * (staleTrigger ?? NaN), 'ms, as Grafana dates want');
+    // OnCalendar=2099-01-01 00:00:00 UTC, in ms.
+    assert.equal((await column('B'))['kai-server hb-stale.timer'], String(Date.UTC(2099, 0, 1)));
+    // The job's last success is one of the runs replayed in the journal (or its inactive-enter time): within the pushes.
+    const success = await column('C');
+    assert.deepEqual(Object.keys(success).sort(), ['edge-1 hb-tick.timer', 'kai-server hb-tick.timer'], 'hb-stale.service never ran');
+    for (const v of Object.values(success)) assert.ok(Number(v) >= history.fromMs - 5000 && Number(v) <= history.toMs, `last success ${v}`);
+    // Step 2's run failed; the newest push shows the last run's result only: success.
+    assert.deepEqual(await column('D'), { 'edge-1 hb-tick.timer': 'success1', 'kai-server hb-tick.timer': 'success1' });
+    assert.deepEqual(await column('E'), { 'edge-1 hb-tick.timer': '2', 'kai-server hb-tick.timer': '2' }, 'the calendar timer does not repeat');
+    // JOB_RUNS_BY_STEP: 4 successes and 1 exit-code, each read once from its step's journal.
+    assert.deepEqual(await column('F'), { 'edge-1 hb-tick.timer': '5', 'kai-server hb-tick.timer': '5', 'kai-server hb-stale.timer': '0' });
+    assert.deepEqual(await column('G'), { 'edge-1 hb-tick.timer': '1', 'kai-server hb-tick.timer': '1', 'kai-server hb-stale.timer': '0' });
   });
 
   test('the README preview renders from these same queries (scripts/render-dashboard-preview.ts)', async () => {

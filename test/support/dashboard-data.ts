@@ -12,7 +12,11 @@
  *     (show-props-hb-crashloop-auto-restart.txt), NRestarts rising by one per cycle (4..7),
  *     and with it an InvocationID (a property these recordings lack) so the exporter counts starts;
  *   - hb-tick.timer (OnUnitActiveSec=2s) stops triggering after step 3: its last trigger is
- *     moved back by one step per later step, so its age crosses 2x its interval.
+ *     moved back by one step per later step, so its age crosses 2x its interval;
+ *   - its job, hb-oneshot.service, finishes the runs of JOB_RUNS_BY_STEP until then: PID 1's
+ *     run-finished journal entries of each step (the fake journalctl of that step prints them,
+ *     so each run is read once), a new InvocationID per step with runs, and the run of step 2
+ *     failed (ActiveState=failed, Result=exit-code in that step's `show`).
  * Everything else (hb-failed.service failed with exit-code, does-not-exist.service not-found,
  * hb-stale.timer 3 days old) is exactly as recorded.
  *
@@ -53,6 +57,33 @@ export const PUSH_GAP_MS = 2000;
 
 /** Steps after which hb-tick.timer no longer triggers. */
 export const TIMER_STALLS_AFTER_STEP = 3;
+
+/**
+ * hb-oneshot.service's finished runs per step, by Result: 4 successes and 1 exit-code in all,
+ * none once the timer stalls. More than one in a step is the fast timer running between two
+ * pushes, which only the journal sees.
+ */
+export const JOB_RUNS_BY_STEP: readonly (readonly string[])[] = [['success'], ['success', 'success'], ['exit-code'], ['success']];
+
+const SUCCESS_MESSAGE_ID = '7ad2d189f7e94e70a38c781354912448';
+const FAILURE_MESSAGE_ID = 'd9b373ed55a64feb8242e02dbe79a49c';
+
+/** PID 1's run-finished entries of step `step`, as `journalctl -o json` prints them, finished just before `nowS`. */
+export function journalAtStep(step: number, nowS: number): string {
+  const runs = JOB_RUNS_BY_STEP[step] ?? [];
+  return runs
+    .map((result, i) =>
+      JSON.stringify({
+        __CURSOR: `s=replay;i=${step}-${i}`,
+        __REALTIME_TIMESTAMP: String(Math.round((nowS - (runs.length - i) * 0.5) * 1e6)),
+        MESSAGE_ID: result === 'success' ? SUCCESS_MESSAGE_ID : FAILURE_MESSAGE_ID,
+        UNIT: 'hb-oneshot.service',
+        ...(result === 'success' ? {} : { UNIT_RESULT: result }),
+      }),
+    )
+    .map((line) => `${line}\n`)
+    .join('');
+}
 
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
@@ -169,6 +200,18 @@ export function showAtStep(step: number, gapS: number): string {
   all.set('hb-crashloop.service', `${setProperty(step % 2 === 0 ? running : autoRestart, 'NRestarts', String(restarts))}\n${invocation}`);
   const stalled = Math.max(0, step - TIMER_STALLS_AFTER_STEP);
   if (stalled > 0) all.set('hb-tick.timer', triggerEarlier(tick, stalled * gapS));
+  const oneshot = all.get('hb-oneshot.service');
+  if (!oneshot) throw new Error('seed-252 recordings changed: hb-oneshot.service missing');
+  // The latest step with runs is the latest invocation; its last run's Result is what `show` says.
+  const lastRunStep = Math.min(step, JOB_RUNS_BY_STEP.length - 1);
+  const failed = JOB_RUNS_BY_STEP[lastRunStep]?.at(-1) === 'exit-code';
+  let job = `${oneshot}\nInvocationID=${(0xa0 + lastRunStep).toString(16).padStart(32, '0')}`;
+  if (failed) {
+    for (const [key, value] of [['ActiveState', 'failed'], ['SubState', 'failed'], ['Result', 'exit-code'], ['ExecMainStatus', '1']] as const) {
+      job = setProperty(job, key, value);
+    }
+  }
+  all.set('hb-oneshot.service', job);
   return [...all.values(), ...missing.values()].join('\n\n') + '\n';
 }
 
@@ -199,7 +242,7 @@ export async function pushHistory(vm: Victoria, opts: { steps?: number; gapMs?: 
       if (Date.now() < due) await sleep(Math.min(due - Date.now(), gapMs));
       const nowMonotonicS = Number(process.hrtime.bigint() / 1000n) / 1e6;
       const show = shiftClocks(showAtStep(step, gapMs / 1000), nowMonotonicS - CAPTURE_MONOTONIC_S, Date.now() / 1000 - CAPTURE_REALTIME_S);
-      const replay = createReplay({ listUnits, show });
+      const replay = createReplay({ listUnits, show, journal: journalAtStep(step, Date.now() / 1000) });
       try {
         for (const [host, units] of Object.entries(HOSTS)) {
           const result = await runCli(['--host', host, ...units.flatMap((u) => ['--unit', u])], {
