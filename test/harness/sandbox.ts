@@ -26,6 +26,12 @@ export const STALE_TIMER_AGE_SECONDS = 3 * 24 * 3600;
 export const CGROUP2_ROOT = '/sys/fs/cgroup/unified';
 /** XDG_RUNTIME_DIR of root's user manager inside the sandbox (startUserManager). */
 export const USER_RUNTIME_DIR = '/run/user/0';
+/**
+ * The user manager's XDG_CONFIG_HOME: on a tmpfs inside, so the host's ~/.config never
+ * reaches the sandbox. Its systemd/user is on the user manager's unit path (after our
+ * units), where `install --user` writes.
+ */
+export const USER_CONFIG_HOME = '/run/hb-user-config';
 export const SYSTEMD_BINARY = '/usr/lib/systemd/systemd';
 
 const CGROUP2_SUPER_MAGIC = 0x63677270;
@@ -537,7 +543,8 @@ export async function bootSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
         const r = await exec([
           'systemd-run', '--unit=hb-user-manager.service', '--property=Delegate=yes', '--property=Type=notify',
           `--setenv=XDG_RUNTIME_DIR=${USER_RUNTIME_DIR}`, '--setenv=HOME=/root',
-          '--setenv=SYSTEMD_UNIT_PATH=/usr/lib/hb-sandbox/user', '--setenv=SYSTEMD_GENERATOR_PATH=', '--setenv=SYSTEMD_ENVIRONMENT_GENERATOR_PATH=',
+          `--setenv=XDG_CONFIG_HOME=${USER_CONFIG_HOME}`,
+          `--setenv=SYSTEMD_UNIT_PATH=/usr/lib/hb-sandbox/user:${USER_CONFIG_HOME}/systemd/user`, '--setenv=SYSTEMD_GENERATOR_PATH=', '--setenv=SYSTEMD_ENVIRONMENT_GENERATOR_PATH=',
           SYSTEMD_BINARY, '--user', `--unit=${USER_TARGET}`,
         ]);
         if (r.code !== 0) throw new Error(`starting the user manager failed (${r.code}): ${r.stderr.trim()}`);
