@@ -56,10 +56,16 @@ interface Sample {
 
 /** The persistent measuring process: one job in, one rusage line out. */
 function startRunner(): { run(argv: string[], env: Record<string, string>): Promise<Sample>; stop(): void } {
+  if (spawnSync('python3', ['--version']).status !== 0) {
+    throw new Error('python3 is needed: scripts/bench/rusage.py reads each run\'s rusage with os.wait4');
+  }
   const child = spawn('python3', [join(REPO, 'scripts/bench/rusage.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   const waiting: Array<(line: string) => void> = [];
   lines.on('line', (line) => waiting.shift()?.(line));
+  child.on('error', (error) => {
+    throw new Error(`python3 (scripts/bench/rusage.py) failed: ${error.message}`);
+  });
   const scratch = mkdtempSync(join(tmpdir(), 'hb-bench-out-'));
   return {
     run(argv, env) {
@@ -246,6 +252,18 @@ async function main(): Promise<void> {
         `${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
     );
     for (const row of rows) console.log(row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  '));
+    // The aims of issue 8, as a reading aid: medians move with the machine's other work.
+    const aims = { 10: { time: 1.25, rss: 1.15 }, 1000: { time: 1.5, rss: 1.5 } } as const;
+    for (const row of rows.slice(1)) {
+      if (row[1] !== 'tick') continue;
+      const aim = aims[Number(row[0]) as 10 | 1000];
+      const verdict = (label: string, value: string, max: number): string =>
+        `${label} ${value} ${Number(value) <= max ? '<=' : '>'} ${max}`;
+      console.log(
+        `N=${row[0]}: tick/floor ${verdict('wall', row[6] as string, aim.time)}, ${verdict('CPU', row[7] as string, aim.time)}, ` +
+          verdict('RSS', row[8] as string, aim.rss),
+      );
+    }
     const odd = results.filter((r) => r.calls !== (results[0] as { calls: string }).calls);
     if (odd.length > 0) throw new Error(`systemctl calls per run differ between variants: ${results.map((r) => `${r.variant}@${r.n}=${r.calls}`).join(' ')}`);
   } finally {
