@@ -138,6 +138,7 @@ function checkSamePayload(n: number, env: (variant: Variant) => Record<string, s
 }
 
 async function main(): Promise<void> {
+  if (victoriaUnavailable()) spawnSync('bash', [join(REPO, 'scripts/fetch-victoriametrics.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const unavailable = victoriaUnavailable();
   if (unavailable) throw new Error(unavailable);
   const work = mkdtempSync(join(tmpdir(), 'hb-bench-'));
