@@ -2,7 +2,7 @@
  * argv -> command. The only place that reads process.argv/env and sets the exit code; one
  * top-level catch prints one clear line.
  */
-import { readFileSync } from 'node:fs';
+import { readFileIfExists } from './read-file.ts';
 import { hostname } from 'node:os';
 import { resolveConfig, type FlagValues, type Scope } from './config.ts';
 import { EXIT, HeartbeatError, describeError, usageError } from './errors.ts';
@@ -143,15 +143,6 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   return { command: command ?? 'run', flags, dryRun, format };
 }
 
-function readFileIfExists(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    throw usageError(`${path}: cannot read (${code ?? describeError(error)})`);
-  }
-}
 
 function readClock(): { monotonic: number; realtime: number } {
   // hrtime is CLOCK_MONOTONIC on Linux, the clock of systemd's *TimestampMonotonic.

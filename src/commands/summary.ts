@@ -7,7 +7,7 @@
  * is the config file read and the Prometheus API edge (src/vm/prometheus-api.ts), both made in
  * `summaryCommand` and injectable.
  */
-import { readFileSync } from 'node:fs';
+import { readFileIfExists } from '../read-file.ts';
 import { hostname } from 'node:os';
 import { resolveConfig, parseTimeout } from '../config.ts';
 import { EXIT, HeartbeatError, describeError, usageError } from '../errors.ts';
@@ -940,15 +940,6 @@ export interface SummaryEdges {
   readonly now: () => number;
 }
 
-function readFileIfExists(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    throw usageError(`${path}: cannot read (${code ?? describeError(error)})`);
-  }
-}
 
 const DEFAULT_EDGES: SummaryEdges = { readFile: readFileIfExists, createApi: createPrometheusApi, now: () => Date.now() / 1000 };
 
