@@ -6,7 +6,6 @@
  * through c-ares (the servers in resolv.conf) with the run's time bound. Other NSS sources
  * (mDNS, LDAP) are not consulted: point the endpoint at an address, /etc/hosts or DNS name.
  */
-import { Resolver } from 'node:dns';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 
@@ -39,6 +38,8 @@ function readHosts(): string {
 }
 
 async function resolveDns(name: string, timeoutMs: number): Promise<Address[]> {
+  // Loaded here, not at start: c-ares costs every run, and an IP or /etc/hosts name needs none of it.
+  const { Resolver } = await import('node:dns');
   const resolver = new Resolver({ timeout: Math.max(1, Math.round(timeoutMs)), tries: 1 });
   const timer = setTimeout(() => resolver.cancel(), timeoutMs);
   const ask = (family: 4 | 6): Promise<Address[]> =>
