@@ -88,6 +88,16 @@ describe('summary after a minute of exporter runs in a real systemd', { skip: re
     );
     for (const unit of HEALTHY) assert.ok(!named.has(unit), `${unit} is healthy and not named: ${[...named].join(', ')}`);
     assert.ok(!host.failed.some((f) => f.unit === 'hb-crashloop.service'), 'a crash loop with Restart=always restarts, it never enters failed');
+
+    // hb-tick.timer's job ran every 2 s the whole time, and the exporter counted its runs from the journal.
+    const tick = host.timerJobs.find((j) => j.unit === 'hb-tick.timer');
+    assert.ok(tick, JSON.stringify(host.timerJobs));
+    assert.equal(tick.service, 'hb-oneshot.service');
+    assert.ok(tick.runs >= 10, `the 2 s job's runs were counted: ${JSON.stringify(tick)}`);
+    assert.equal(tick.successes, tick.runs);
+    assert.equal(tick.failures, 0);
+    assert.equal(tick.lastResult, 'success');
+    assert.equal(tick.problem, false);
   });
 
   test('text: names them in the report a person reads', async (t) => {

@@ -511,6 +511,10 @@ export async function bootSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
       BOOT_TIMEOUT_MS,
       describeExit,
     );
+    // Booted with its console as the log (the boot is in log()); from here on PID 1 logs to
+    // the journal like on a real host, where the exporter reads its run-finished entries.
+    const target = await systemctl(['log-target', 'journal'], {});
+    if (target.code !== 0) throw new Error(`systemctl log-target journal failed: ${target.stderr.trim()}`);
   } catch (error) {
     await stop().catch(() => {});
     throw error;
