@@ -129,7 +129,9 @@ async function finishRun(
       ? reading.cursor !== undefined
         ? { cursor: reading.cursor, readable: true }
         : { ...state.journal, since: state.journal.since ?? collection.snapshot.clock.realtime, readable: true }
-      : { ...state.journal, readable: false };
+      : // Meanwhile runs are counted from InvocationIDs; once readable again, the journal counts
+        // from here on, so no run is counted by both.
+        { since: collection.snapshot.clock.realtime, readable: false };
   }
   let spoolDropped = state.spoolDropped + (pruned?.dropped ?? 0);
   const remembered: Remembered | undefined = dir && {
