@@ -170,7 +170,7 @@ export const HEARTBEAT_JOURNAL_READABLE = define({
   unit: '1',
   labels: ['host'],
   source: 'the exporter (journalctl)',
-  help: "1 when timer jobs' runs were read from the journal this run; 0 when it could not be read and runs were counted from InvocationID changes (logged). Absent without timers.",
+  help: "1 when timer jobs' runs were read from the journal this run; 0 when it could not be read and runs were counted from InvocationID changes (logged). Absent without timers, and with --user (the user manager's runs are not read from the journal).",
 });
 
 export const HEARTBEAT_LAST_RUN = define({
