@@ -1,0 +1,107 @@
+/**
+ * A/B timing of entry points, for changes to the build or the export edge: `npm run bench`
+ * times the shipped tick against the floor; this times any set of files side by side, same
+ * protocol (clean env, rotating order, rusage from bench/rusage.py, a real VictoriaMetrics).
+ *
+ *   node --import tsx scripts/bench/ab.ts [--n 10] [--reps 40] name=path.cjs name2=path2.cjs ...
+ *
+ * `floor` is always included (scripts/bench/floor.cjs). Prints the median wall, CPU and peak RSS
+ * of each, and each one's median per-round ratio to the floor.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { createReplay } from '../../test/support/replay.ts';
+import { startVictoria } from '../../test/support/victoria.ts';
+import { BENCH_PATTERN, createJournalReplay, generateUnits } from './units.ts';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+
+interface Sample {
+  readonly status: number;
+  readonly wall_ms: number;
+  readonly user_ms: number;
+  readonly sys_ms: number;
+  readonly maxrss_kb: number;
+}
+
+const args = process.argv.slice(2);
+let n = 10;
+let reps = 40;
+const entries: Array<[string, string]> = [['floor', join(REPO, 'scripts/bench/floor.cjs')]];
+for (let i = 0; i < args.length; i++) {
+  const a = args[i] as string;
+  if (a === '--n') n = Number(args[++i]);
+  else if (a === '--reps') reps = Number(args[++i]);
+  else {
+    const eq = a.indexOf('=');
+    entries.push([a.slice(0, eq), a.slice(eq + 1)]);
+  }
+}
+
+const median = (v: readonly number[]): number => {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+const runner = spawn('python3', [join(REPO, 'scripts/bench/rusage.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
+const lines = createInterface({ input: runner.stdout });
+const waiting: Array<(line: string) => void> = [];
+lines.on('line', (line) => waiting.shift()?.(line));
+const scratch = mkdtempSync(join(tmpdir(), 'hb-ab-'));
+function run(argv: string[], env: Record<string, string>): Promise<Sample> {
+  const stderr = join(scratch, 'stderr');
+  return new Promise((resolve, reject) => {
+    waiting.push((line) => {
+      const s = JSON.parse(line) as Sample;
+      if (s.status !== 0) reject(new Error(`${argv.join(' ')} exited ${s.status}: ${readFileSync(stderr, 'utf8')}`));
+      else resolve(s);
+    });
+    runner.stdin.write(JSON.stringify({ argv, env, stdout: join(scratch, 'stdout'), stderr }) + '\n');
+  });
+}
+
+const units = generateUnits(n);
+const replays = entries.map(() => createReplay(units));
+const journals = entries.map(() => createJournalReplay(units.journal));
+const vm = await startVictoria();
+try {
+  const env = (i: number): Record<string, string> => ({
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    SYSTEMD_HEARTBEAT_SYSTEMCTL: (replays[i] as { systemctl: string }).systemctl,
+    SYSTEMD_HEARTBEAT_JOURNALCTL: (journals[i] as { journalctl: string }).journalctl,
+    SYSTEMD_HEARTBEAT_UNITS: BENCH_PATTERN,
+    SYSTEMD_HEARTBEAT_HOST: `ab-${i}`,
+    SYSTEMD_HEARTBEAT_STATE_DIR: join(scratch, `state-${i}`),
+    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: vm.otlpUrl,
+  });
+  const samples: Sample[][] = entries.map(() => []);
+  for (let round = 0; round < 3 + reps; round++) {
+    for (let k = 0; k < entries.length; k++) {
+      const i = (round + k) % entries.length;
+      const s = await run([process.execPath, (entries[i] as [string, string])[1]], env(i));
+      if (round >= 3) (samples[i] as Sample[]).push(s);
+    }
+  }
+  const cpu = (s: Sample): number => s.user_ms + s.sys_ms;
+  const floor = samples[0] as Sample[];
+  console.log(`N=${n}, ${reps} rounds: name  wall  CPU  RSS-MB  | ratios to floor wall CPU RSS`);
+  entries.forEach(([name], i) => {
+    const ss = samples[i] as Sample[];
+    const ratio = (f: (s: Sample) => number): string => median(ss.map((s, r) => f(s) / f(floor[r] as Sample))).toFixed(3);
+    console.log(
+      `${name.padEnd(14)} ${median(ss.map((s) => s.wall_ms)).toFixed(1).padStart(6)} ${median(ss.map(cpu)).toFixed(1).padStart(6)} ` +
+        `${(median(ss.map((s) => s.maxrss_kb)) / 1024).toFixed(1).padStart(5)}  | ${ratio((s) => s.wall_ms)} ${ratio(cpu)} ${ratio((s) => s.maxrss_kb)}`,
+    );
+  });
+} finally {
+  runner.stdin.end();
+  await vm.stop();
+  for (const r of replays) r.remove();
+  for (const j of journals) j.remove();
+  rmSync(scratch, { recursive: true, force: true });
+}
