@@ -127,6 +127,10 @@ export function nextElapse(spec: CalendarSpec, afterMs: number): number | undefi
   const minutes = sortedValues(spec.minutes, 0, 59);
   const seconds = sortedValues(spec.seconds, 0, 59);
   let dayStartMs = Math.floor(afterMs / DAY_MS) * DAY_MS;
+  // A one-off date beyond the horizon (OnCalendar=2099-01-01): no day can match, so do not walk them.
+  const firstYear = new Date(dayStartMs).getUTCFullYear();
+  const lastYear = new Date(dayStartMs + HORIZON_DAYS * DAY_MS).getUTCFullYear();
+  if (spec.years && ![...spec.years].some((y) => y >= firstYear && y <= lastYear)) return undefined;
   for (let i = 0; i < HORIZON_DAYS; i++, dayStartMs += DAY_MS) {
     if (!dayMatches(spec, new Date(dayStartMs))) continue;
     for (const h of hours) {
