@@ -123,6 +123,25 @@ function execStart(o: ServiceOptions): string {
   return `ExecStart=${words.map(quoteExecArg).join(' ')}`;
 }
 
+/** What both services start with. */
+function serviceHead(o: ServiceOptions): string[] {
+  return [execStart(o), `TimeoutStartSec=${TIMEOUT_START_SEC}s`, 'SyslogIdentifier=systemd-heartbeat'];
+}
+
+/** The seccomp-based settings both services end with: the only ones a user manager applies. */
+const SECCOMP_SETTINGS = [
+  'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6',
+  'RestrictNamespaces=yes',
+  'RestrictRealtime=yes',
+  'RestrictSUIDSGID=yes',
+  'LockPersonality=yes',
+  'UMask=0077',
+  'SystemCallArchitectures=native',
+  'SystemCallFilter=@system-service',
+  'SystemCallFilter=~@privileged @resources',
+  'SystemCallErrorNumber=EPERM',
+];
+
 /**
  * The system service: DynamicUser=yes sandboxing under the static SERVICE_USER, which can read
  * unit state over D-Bus (no privilege needed) and do nothing else. `systemd-analyze security --offline=true` rates it 1.1 on systemd 252
@@ -132,9 +151,7 @@ function execStart(o: ServiceOptions): string {
  */
 function systemServiceBody(o: ServiceOptions): string[] {
   return [
-    execStart(o),
-    `TimeoutStartSec=${TIMEOUT_START_SEC}s`,
-    'SyslogIdentifier=systemd-heartbeat',
+    ...serviceHead(o),
     '# KEY=value lines: SYSTEMD_HEARTBEAT_UNITS, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, ... (README)',
     'EnvironmentFile=-/etc/default/systemd-heartbeat',
     `# Bearer token for the push, if /etc/credstore/${CREDSTORE_NAME} exists (a missing one is skipped)`,
@@ -162,17 +179,8 @@ function systemServiceBody(o: ServiceOptions): string[] {
     'ProtectControlGroups=yes',
     'ProtectProc=invisible',
     'ProcSubset=pid',
-    'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6',
-    'RestrictNamespaces=yes',
-    'RestrictRealtime=yes',
-    'RestrictSUIDSGID=yes',
-    'LockPersonality=yes',
     'RemoveIPC=yes',
-    'UMask=0077',
-    'SystemCallArchitectures=native',
-    'SystemCallFilter=@system-service',
-    'SystemCallFilter=~@privileged @resources',
-    'SystemCallErrorNumber=EPERM',
+    ...SECCOMP_SETTINGS,
   ];
 }
 
@@ -184,24 +192,13 @@ function systemServiceBody(o: ServiceOptions): string[] {
  */
 function userServiceBody(o: ServiceOptions): string[] {
   return [
-    execStart(o),
-    `TimeoutStartSec=${TIMEOUT_START_SEC}s`,
-    'SyslogIdentifier=systemd-heartbeat',
+    ...serviceHead(o),
     'Environment=SYSTEMD_HEARTBEAT_SCOPE=user',
     'Environment=SYSTEMD_HEARTBEAT_HOST=%H/user-%u',
     'EnvironmentFile=-%E/systemd-heartbeat/environment',
     ...(o.userTokenPath ? [`LoadCredential=otlp-token:${o.userTokenPath}`] : []),
     'NoNewPrivileges=yes',
-    'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6',
-    'RestrictNamespaces=yes',
-    'RestrictRealtime=yes',
-    'RestrictSUIDSGID=yes',
-    'LockPersonality=yes',
-    'UMask=0077',
-    'SystemCallArchitectures=native',
-    'SystemCallFilter=@system-service',
-    'SystemCallFilter=~@privileged @resources',
-    'SystemCallErrorNumber=EPERM',
+    ...SECCOMP_SETTINGS,
   ];
 }
 
