@@ -12,13 +12,10 @@
  * SystemdHeartbeatAbsent fires once the runs stop.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { renderRuleFile } from '../scripts/render-alert-rules.ts';
 import { CLI, assertBuilt, skipReason } from './support/cli.ts';
-import { startVictoria, startVmalert, victoriaUnavailable, type Victoria, type Vmalert, type VmalertAlert } from './support/victoria.ts';
+import { startVictoria, victoriaUnavailable, type Victoria, type Vmalert, type VmalertAlert } from './support/victoria.ts';
+import { describeAlerts, sleep, startShortVmalert } from './support/live-alerts.ts';
 import { bootSandbox, sandboxUnavailable, type Sandbox } from './harness/sandbox.ts';
 
 const reason = skipReason(sandboxUnavailable() ?? victoriaUnavailable());
@@ -51,29 +48,19 @@ const RUNS_DEADLINE_MS = 75_000;
 const ABSENT_DEADLINE_MS = 60_000;
 const MIN_RUNS = 8;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function describeAlerts(alerts: readonly VmalertAlert[]): string {
-  return alerts.map((a) => `${a.name}[${a.state}]{${Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(',')}}`).join('\n') || '(none)';
-}
 
 describe('alert rules live: real systemd 252 -> built CLI -> real VictoriaMetrics -> real vmalert', { skip: reason }, () => {
   let sb: Sandbox | undefined;
   let vm: Victoria | undefined;
   let vmalert: Vmalert | undefined;
-  let dir: string | undefined;
 
   before(async () => {
     assertBuilt();
     [sb, vm] = await Promise.all([bootSandbox(), startVictoria()]);
-    dir = mkdtempSync(join(tmpdir(), 'alerts-live-'));
-    const rules = join(dir, 'systemd-heartbeat.short.rules.yml');
-    writeFileSync(rules, renderRuleFile(SHORT));
-    vmalert = await startVmalert({ ruleFiles: [rules], datasourceUrl: vm.url, evaluationInterval: '1s' });
+    vmalert = await startShortVmalert(vm, SHORT);
   });
   after(async () => {
     await Promise.all([vmalert?.stop(), sb?.stop(), vm?.stop()]);
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   test('restart loop, failed and missing units fire, healthy units stay quiet, a stopped timer goes stale, the dead-man fires after the runs stop', async (t) => {

@@ -12,14 +12,11 @@
  * hb-tick.timer, nor a timer alert for the far-away calendar timer hb-stale.timer.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { renderRuleFile } from '../scripts/render-alert-rules.ts';
 import { bootSandbox, sandboxUnavailable, type Sandbox } from './harness/sandbox.ts';
 import { CLI, assertBuilt, skipReason } from './support/cli.ts';
-import { startVictoria, startVmalert, victoriaUnavailable, type Victoria, type Vmalert, type VmalertAlert } from './support/victoria.ts';
+import { startVictoria, victoriaUnavailable, type Victoria, type Vmalert, type VmalertAlert } from './support/victoria.ts';
+import { describeAlerts, sleep, startShortVmalert } from './support/live-alerts.ts';
 
 const reason = skipReason(sandboxUnavailable() ?? victoriaUnavailable());
 
@@ -59,33 +56,19 @@ const RUNS_DEADLINE_MS = 90_000;
 /** Runs after everything expected fired, so "nothing for hb-tick.timer" is judged on a while of data. */
 const MORE_RUNS = 6;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function describeAlerts(alerts: readonly VmalertAlert[]): string {
-  return alerts.map((a) => `${a.name}[${a.state}]{${Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(',')}}`).join('\n') || '(none)';
-}
 
 describe('timer alerts live: real systemd 252 -> built CLI -> real VictoriaMetrics -> real vmalert', { skip: reason }, () => {
   let sb: Sandbox | undefined;
   let vm: Victoria | undefined;
   let vmalert: Vmalert | undefined;
-  let dir: string | undefined;
 
   before(async () => {
     assertBuilt();
     [sb, vm] = await Promise.all([bootSandbox({ extraUnits: EXTRA_UNITS, bootUnits: ['hb-once.timer', 'hb-fail.timer'] }), startVictoria()]);
-    // PID 1 inside logs to the console only; its run-finished entries must reach the journal,
-    // where the exporter reads them.
-    const target = await sb.systemctl(['log-target', 'journal']);
-    assert.equal(target.code, 0, target.stderr);
-    dir = mkdtempSync(join(tmpdir(), 'timers-alerts-live-'));
-    const rules = join(dir, 'systemd-heartbeat.short.rules.yml');
-    writeFileSync(rules, renderRuleFile(SHORT));
-    vmalert = await startVmalert({ ruleFiles: [rules], datasourceUrl: vm.url, evaluationInterval: '1s' });
+    vmalert = await startShortVmalert(vm, SHORT);
   });
   after(async () => {
     await Promise.all([vmalert?.stop(), sb?.stop(), vm?.stop()]);
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   test('WillNotFire for a stopped and an exhausted timer, JobFailing for an always-failing job, nothing for hb-tick.timer', async (t) => {

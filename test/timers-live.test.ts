@@ -33,10 +33,8 @@ describe('timer jobs counted exactly from the journal, live', { skip: reason }, 
   let vm: Victoria;
   before(async () => {
     assertBuilt();
+    // bootSandbox has PID 1 log to the journal, where its run-finished entries are read.
     [sb, vm] = await Promise.all([bootSandbox({ extraUnits: UNITS }), startVictoria()]);
-    // The sandbox's PID 1 logs to its console; the run-finished entries must reach the journal.
-    const target = await sb.systemctl(['log-target', 'journal']);
-    assert.equal(target.code, 0, target.stderr);
   });
   after(async () => {
     await Promise.all([sb?.stop(), vm?.stop()]);
