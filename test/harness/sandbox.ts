@@ -12,6 +12,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { atProcessEnd } from '../support/process-end.ts';
 
 export const HARNESS_DIR: string = fileURLToPath(new URL('.', import.meta.url)).replace(/\/$/, '');
 export const LAUNCHER = join(HARNESS_DIR, 'launch.sh');
@@ -134,7 +135,6 @@ interface Owned {
 }
 
 const live = new Set<Owned>();
-let hooksInstalled = false;
 
 /** Field 22 of /proc/PID/stat (start time in ticks): with the pid, a process's identity. */
 function startTime(pid: number): string | undefined {
@@ -213,15 +213,7 @@ function cleanupSync(): void {
 }
 
 function installHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  process.on('exit', cleanupSync);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      cleanupSync();
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
-  }
+  atProcessEnd(cleanupSync);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { atProcessEnd } from './process-end.ts';
 
 /** Where scripts/fetch-victoriametrics.sh unpacks the binaries. */
 export const VM_BIN_DIR: string = fileURLToPath(
@@ -161,7 +162,6 @@ export interface ToolResult {
 const liveChildren = new Set<ChildProcess>();
 const liveTmpDirs = new Set<string>();
 let heldToolLock: string | undefined;
-let hooksInstalled = false;
 
 function cleanupSync(): void {
   for (const child of liveChildren) {
@@ -189,16 +189,7 @@ function cleanupSync(): void {
 }
 
 function installHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  process.on('exit', cleanupSync);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      cleanupSync();
-      // Re-raise for the default action unless someone else handles the signal.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
-  }
+  atProcessEnd(cleanupSync);
 }
 
 function hasExited(child: ChildProcess): boolean {
