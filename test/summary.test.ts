@@ -7,7 +7,7 @@
  * with thousands of failed units. The pure parts (flags, window, loops) are tested directly.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -595,6 +595,7 @@ function close(server: Server): Promise<void> {
 function credentialsDir(token: string): string {
   const dir = `${process.env.TMPDIR ?? '/tmp'}/hb-summary-cred-${process.pid}`;
   mkdirSync(dir, { recursive: true });
+  after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(`${dir}/otlp-token`, token);
   return dir;
 }
