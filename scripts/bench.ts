@@ -16,15 +16,15 @@
  * systemd unit sees it) under bench/rusage.py, which reports wall, user+sys CPU and peak RSS
  * from wait4(2). BENCH_REPS (default 30) rounds after 3 warm-up rounds.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { createReplay, type Replay } from '../test/support/replay.ts';
 import { startVictoria, victoriaUnavailable } from '../test/support/victoria.ts';
+import { median, startRunner, type Sample } from './bench/runner.ts';
 import { BENCH_PATTERN, createJournalReplay, generateUnits } from './bench/units.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
@@ -45,56 +45,6 @@ const TIME_DEPENDENT = new Set([
 
 type Variant = 'floor' | 'tick' | 'unbundled';
 const VARIANTS: readonly Variant[] = ['floor', 'tick', 'unbundled'];
-
-interface Sample {
-  readonly status: number;
-  readonly wall_ms: number;
-  readonly user_ms: number;
-  readonly sys_ms: number;
-  readonly maxrss_kb: number;
-}
-
-/** The persistent measuring process: one job in, one rusage line out. */
-function startRunner(): { run(argv: string[], env: Record<string, string>): Promise<Sample>; stop(): void } {
-  if (spawnSync('python3', ['--version']).status !== 0) {
-    throw new Error('python3 is needed: scripts/bench/rusage.py reads each run\'s rusage with os.wait4');
-  }
-  const child = spawn('python3', [join(REPO, 'scripts/bench/rusage.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  const waiting: Array<(line: string) => void> = [];
-  lines.on('line', (line) => waiting.shift()?.(line));
-  child.on('error', (error) => {
-    throw new Error(`python3 (scripts/bench/rusage.py) failed: ${error.message}`);
-  });
-  const scratch = mkdtempSync(join(tmpdir(), 'hb-bench-out-'));
-  return {
-    run(argv, env) {
-      const stdout = join(scratch, 'stdout');
-      const stderr = join(scratch, 'stderr');
-      return new Promise<Sample>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no answer from the runner for ${argv.join(' ')}`)), 60_000);
-        waiting.push((line) => {
-          clearTimeout(timer);
-          const sample = JSON.parse(line) as Sample;
-          if (sample.status !== 0) {
-            reject(new Error(`${argv.slice(1).join(' ')} exited ${sample.status}: ${readFileSync(stderr, 'utf8').trim()}`));
-          } else resolve(sample);
-        });
-        child.stdin.write(JSON.stringify({ argv, env, stdout, stderr }) + '\n');
-      });
-    },
-    stop() {
-      child.stdin.end();
-      rmSync(scratch, { recursive: true, force: true });
-    },
-  };
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
 
 interface Observation {
   readonly name: string;

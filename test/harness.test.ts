@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { REPO, skipReason } from './support/cli.ts';
-import { EXIT_REFUSED, LAUNCHER, bootSandbox, sandboxUnavailable, verifyIsolation, type ExecResult, type Sandbox } from './harness/sandbox.ts';
+import { EXIT_REFUSED, LAUNCHER, bootSandbox, sandboxUnavailable, startTime, verifyIsolation, type ExecResult, type Sandbox } from './harness/sandbox.ts';
 
 const reason = skipReason(sandboxUnavailable());
 
@@ -28,14 +28,6 @@ function cgroupProcesses(path: string): Map<number, string> {
   return out;
 }
 
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
 
 /** The same process (pid and start time) and not a zombie waiting to be reaped. */
 function running(pid: number, start: string): boolean {

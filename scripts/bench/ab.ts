@@ -8,25 +8,17 @@
  * `floor` is always included (scripts/bench/floor.cjs). Prints the median wall, CPU and peak RSS
  * of each, and each one's median per-round ratio to the floor.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createReplay } from '../../test/support/replay.ts';
 import { startVictoria } from '../../test/support/victoria.ts';
+import { median, startRunner, type Sample } from './runner.ts';
 import { BENCH_PATTERN, createJournalReplay, generateUnits } from './units.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 
-interface Sample {
-  readonly status: number;
-  readonly wall_ms: number;
-  readonly user_ms: number;
-  readonly sys_ms: number;
-  readonly maxrss_kb: number;
-}
 
 const args = process.argv.slice(2);
 let n = 10;
@@ -42,28 +34,9 @@ for (let i = 0; i < args.length; i++) {
   }
 }
 
-const median = (v: readonly number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
-const runner = spawn('python3', [join(REPO, 'scripts/bench/rusage.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
-const lines = createInterface({ input: runner.stdout });
-const waiting: Array<(line: string) => void> = [];
-lines.on('line', (line) => waiting.shift()?.(line));
+const runner = startRunner();
 const scratch = mkdtempSync(join(tmpdir(), 'hb-ab-'));
-function run(argv: string[], env: Record<string, string>): Promise<Sample> {
-  const stderr = join(scratch, 'stderr');
-  return new Promise((resolve, reject) => {
-    waiting.push((line) => {
-      const s = JSON.parse(line) as Sample;
-      if (s.status !== 0) reject(new Error(`${argv.join(' ')} exited ${s.status}: ${readFileSync(stderr, 'utf8')}`));
-      else resolve(s);
-    });
-    runner.stdin.write(JSON.stringify({ argv, env, stdout: join(scratch, 'stdout'), stderr }) + '\n');
-  });
-}
 
 const units = generateUnits(n);
 const replays = entries.map(() => createReplay(units));
@@ -83,7 +56,7 @@ try {
   for (let round = 0; round < 3 + reps; round++) {
     for (let k = 0; k < entries.length; k++) {
       const i = (round + k) % entries.length;
-      const s = await run([process.execPath, (entries[i] as [string, string])[1]], env(i));
+      const s = await runner.run([process.execPath, (entries[i] as [string, string])[1]], env(i));
       if (round >= 3) (samples[i] as Sample[]).push(s);
     }
   }
@@ -99,7 +72,7 @@ try {
     );
   });
 } finally {
-  runner.stdin.end();
+  runner.stop();
   await vm.stop();
   for (const r of replays) r.remove();
   for (const j of journals) j.remove();

@@ -137,7 +137,7 @@ interface Owned {
 const live = new Set<Owned>();
 
 /** Field 22 of /proc/PID/stat (start time in ticks): with the pid, a process's identity. */
-function startTime(pid: number): string | undefined {
+export function startTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
