@@ -48,14 +48,8 @@ describe('push to a real VictoriaMetrics', { skip: reason }, () => {
     });
     assert.equal(result.stderr, '');
     assert.equal(result.code, 0);
-    // VictoriaMetrics 1.112 sometimes makes an answered push searchable only ~1 s later: wait
-    // (bounded) until this run's heartbeat is visible; the whole request lands together.
-    for (let i = 0; i < 40; i++) {
-      await vm.flush();
-      const [beat] = await vm.exportRaw('systemd_heartbeat_last_run_timestamp_seconds{host="kai-server"}');
-      if ((beat?.values.at(-1) ?? 0) * 1000 >= pushedAfter) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    // Wait (bounded) until this run's heartbeat is visible; the whole request lands together.
+    await vm.exportWhen('systemd_heartbeat_last_run_timestamp_seconds{host="kai-server"}', ([beat]) => (beat?.values.at(-1) ?? 0) * 1000 >= pushedAfter);
     return vm.series('{__name__=~"systemd_.*"}');
   }
 

@@ -46,16 +46,10 @@ describe('spool: an outage leaves no gap', { skip: skipReason(victoriaUnavailabl
    * VictoriaMetrics 1.112 sometimes makes an answered push searchable only ~1 s later.
    */
   async function heartbeats(host: string, expected: number): Promise<Array<[number, number]>> {
-    let samples: Array<[number, number]> = [];
-    for (let i = 0; i < 40; i++) {
-      await vm.flush();
-      const [series] = await vm.exportRaw(`systemd_heartbeat_last_run_timestamp_seconds{host="${host}"}`);
-      samples = (series?.timestamps ?? []).map((t, j) => [t, series?.values[j] as number]);
-      if (samples.length >= expected) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    return samples;
+    const [series] = await vm.exportWhen(`systemd_heartbeat_last_run_timestamp_seconds{host="${host}"}`, ([s]) => (s?.values.length ?? 0) >= expected);
+    return (series?.timestamps ?? []).map((t, j) => [t, series?.values[j] as number]);
   }
+
 
   test('runs during an outage arrive after it with their original timestamps; the spool empties', async () => {
     const state = stateDir();

@@ -54,16 +54,10 @@ describe('timer jobs counted exactly from the journal, live', { skip: reason }, 
   }
   /** The newest value of a series; polls (bounded) until VictoriaMetrics shows `expected` when given. */
   async function latest(selector: string, expected?: number): Promise<number | undefined> {
-    let value: number | undefined;
-    for (let i = 0; i < 40; i++) {
-      await vm.flush();
-      const [series] = await vm.exportRaw(selector);
-      value = series?.values.at(-1);
-      if (expected === undefined || value === expected) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    return value;
+    const [series] = await vm.exportWhen(selector, ([s]) => expected === undefined || s?.values.at(-1) === expected);
+    return series?.values.at(-1);
   }
+
 
   test('runs by result match the jobs\' own counts; last result and last success follow', async (t) => {
     await tick(); // before the timers start: from here on every run counts

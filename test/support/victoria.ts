@@ -101,6 +101,11 @@ export interface Victoria {
   series(match: string, startMs?: number, endMs?: number): Promise<Labels[]>;
   /** /api/v1/export: every raw sample stored for match, all time. */
   exportRaw(match: string): Promise<SeriesSamples[]>;
+  /**
+   * flush + exportRaw until `ready` says yes (at most ~10 s), then the last export either way:
+   * VictoriaMetrics 1.112 sometimes makes an answered push searchable only ~1 s later.
+   */
+  exportWhen(match: string, ready: (series: SeriesSamples[]) => boolean): Promise<SeriesSamples[]>;
   /** /api/v1/import/prometheus: text exposition, optional timestamps in ms; for backfilling history. */
   importPrometheus(text: string): Promise<void>;
   /** /internal/force_flush: make just-written samples searchable now. */
@@ -533,6 +538,17 @@ class VictoriaServer implements Victoria {
     const data = await getApiData(url);
     if (!Array.isArray(data)) throw new Error(`${url}: expected a list of series`);
     return data.map((item: unknown) => toLabels(item, url));
+  }
+
+  async exportWhen(match: string, ready: (series: SeriesSamples[]) => boolean): Promise<SeriesSamples[]> {
+    let series: SeriesSamples[] = [];
+    for (let attempt = 0; attempt < 40; attempt++) {
+      await this.flush();
+      series = await this.exportRaw(match);
+      if (ready(series)) break;
+      await sleep(250);
+    }
+    return series;
   }
 
   async exportRaw(match: string): Promise<SeriesSamples[]> {
