@@ -165,9 +165,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       process.stdout.write(`systemd-heartbeat ${VERSION}\n`);
       return EXIT.ok;
     }
-    const config = resolveConfig({ flags: args.flags, env, hostname: hostname(), readFile: readFileIfExists });
-    const deadline = performance.now() + config.timeoutMs;
-    const remainingMs = (): number => deadline - performance.now();
+    const config = resolveConfig({ flags: args.flags, env, hostname, readFile: readFileIfExists });
+    const deadline = readClock().monotonic + config.timeoutMs / 1000;
+    const remainingMs = (): number => (deadline - readClock().monotonic) * 1000;
     // The push keeps a quarter of the budget (at most 2 s) for itself, whatever systemctl took.
     const pushReserve = Math.min(2000, config.timeoutMs / 4);
     const systemctl = createSystemctl({ scope: config.scope, timeoutMs: () => remainingMs() - pushReserve, env });
