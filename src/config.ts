@@ -61,7 +61,8 @@ export const DEFAULT_SPOOL_MAX_BYTES = 50 * 1024 * 1024;
 export interface ConfigSources {
   readonly flags: FlagValues;
   readonly env: Readonly<Record<string, string | undefined>>;
-  readonly hostname: string;
+  /** The host label's default; asked only when no layer names the host. */
+  readonly hostname: () => string;
   /** Returns the file's text, or undefined when it does not exist; throws on other errors. */
   readonly readFile: (path: string) => string | undefined;
 }
@@ -336,7 +337,7 @@ export function resolveConfig(sources: ConfigSources): Config {
   ];
   let units: readonly string[] = [];
   let scope: Scope = 'system';
-  let host = sources.hostname;
+  let host: string | undefined;
   let endpoint = DEFAULT_ENDPOINT;
   let timeoutMs = DEFAULT_TIMEOUT_MS;
   const headers: Record<string, string> = {};
@@ -357,7 +358,7 @@ export function resolveConfig(sources: ConfigSources): Config {
   return {
     units: [...new Set(units)],
     scope,
-    host,
+    host: host ?? sources.hostname(),
     endpoint,
     headers,
     timeoutMs,

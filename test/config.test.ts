@@ -8,7 +8,7 @@ function resolve(parts: { flags?: FlagValues; env?: Record<string, string>; file
   const sources: ConfigSources = {
     flags: parts.flags ?? {},
     env: parts.env ?? {},
-    hostname: 'box',
+    hostname: () => 'box',
     readFile: (p) => parts.files?.[p],
   };
   return resolveConfig(sources);
@@ -32,6 +32,23 @@ test('defaults', () => {
     spoolMaxAgeSeconds: 86400,
     spoolMaxBytes: 52428800,
   });
+});
+
+test('the hostname is asked for only when no file, variable or flag names the host', () => {
+  let asked = 0;
+  const sources = (env: Record<string, string>): ConfigSources => ({
+    flags: {},
+    env,
+    hostname: () => {
+      asked++;
+      return 'box';
+    },
+    readFile: () => undefined,
+  });
+  assert.equal(resolveConfig(sources({ SYSTEMD_HEARTBEAT_HOST: 'named' })).host, 'named');
+  assert.equal(asked, 0);
+  assert.equal(resolveConfig(sources({})).host, 'box');
+  assert.equal(asked, 1);
 });
 
 test('precedence: defaults < file < env < flags', () => {

@@ -960,7 +960,7 @@ export async function summaryCommand(
       ...(args.headers.length === 0 ? {} : { headers: args.headers }),
     },
     env: ctx.env,
-    hostname: hostname(),
+    hostname,
     readFile: edges.readFile,
   });
   const target = queryTarget(args.vmUrl, config.endpoint);
