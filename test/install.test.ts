@@ -6,10 +6,12 @@
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import type { CommandContext } from '../src/cli.ts';
 import {
+  COMPANIONS,
   createFsIO,
   installCommand,
   parseInterval,
@@ -63,7 +65,9 @@ function harness(options: { env?: Record<string, string>; failOn?: (args: readon
   const root = tempDir('hb-install-root-');
   const src = tempDir('hb-install-src-');
   const bundle = join(src, 'systemd-heartbeat.cjs');
-  writeFileSync(bundle, '#!/usr/bin/env node\n// the bundle\n');
+  writeFileSync(bundle, '#!/usr/bin/env node\n// the loader\n');
+  writeFileSync(join(src, 'systemd-heartbeat.bundle.js'), '// the bundle\n');
+  writeFileSync(join(src, 'systemd-heartbeat.code-cache'), 'the code cache');
   const calls: string[][] = [];
   let stdout = '';
   const logs: string[] = [];
@@ -167,9 +171,13 @@ test('install writes the bundle copy and both units, then daemon-reload and enab
     'etc/systemd/system/systemd-heartbeat.service',
     'etc/systemd/system/systemd-heartbeat.timer',
     'etc/sysusers.d/systemd-heartbeat.conf',
+    'usr/local/lib/systemd-heartbeat/systemd-heartbeat.bundle.js',
     'usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs',
+    'usr/local/lib/systemd-heartbeat/systemd-heartbeat.code-cache',
   ]);
-  assert.equal(readFileSync(join(h.root, 'usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs'), 'utf8'), readFileSync(h.bundle, 'utf8'));
+  for (const name of ['systemd-heartbeat.cjs', 'systemd-heartbeat.bundle.js', 'systemd-heartbeat.code-cache']) {
+    assert.equal(readFileSync(join(h.root, 'usr/local/lib/systemd-heartbeat', name), 'utf8'), readFileSync(join(dirname(h.bundle), name), 'utf8'));
+  }
   const service = readFileSync(join(h.root, 'etc/systemd/system/systemd-heartbeat.service'), 'utf8');
   assert.deepEqual(values(service, 'ExecStart'), ['/usr/bin/node /usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs']);
   assert.deepEqual(values(readFileSync(join(h.root, 'etc/systemd/system/systemd-heartbeat.timer'), 'utf8'), 'OnUnitActiveSec'), ['2s']);
@@ -183,6 +191,24 @@ test('install writes the bundle copy and both units, then daemon-reload and enab
   assert.ok(h.logs.some((l) => /\/srv\/conf\/hb\.json does not exist/.test(l)));
 });
 
+test('install copies the loader with the files it runs: no bundle, no install; no code cache, none left over', async () => {
+  const h = harness();
+  const lib = join(h.root, 'usr/local/lib/systemd-heartbeat');
+  assert.equal(await install(h, []), 0);
+  assert.ok(existsSync(join(lib, 'systemd-heartbeat.code-cache')));
+  // A build whose node rejected its own cache ships none: the old one must not stay beside the new bundle.
+  rmSync(join(dirname(h.bundle), 'systemd-heartbeat.code-cache'));
+  writeFileSync(join(dirname(h.bundle), 'systemd-heartbeat.bundle.js'), '// the next build\n');
+  assert.equal(await install(h, []), 0);
+  assert.equal(existsSync(join(lib, 'systemd-heartbeat.code-cache')), false);
+  assert.equal(readFileSync(join(lib, 'systemd-heartbeat.bundle.js'), 'utf8'), '// the next build\n');
+
+  const bare = harness();
+  rmSync(join(dirname(bare.bundle), 'systemd-heartbeat.bundle.js'));
+  await assert.rejects(install(bare, []), /systemd-heartbeat\.bundle\.js missing: systemd-heartbeat\.cjs runs the files npm run build writes beside it/);
+  assert.deepEqual(listTree(bare.root), [], 'nothing written');
+});
+
 test('install refuses paths the system service cannot see', async () => {
   const h = harness();
   await assert.rejects(install(h, ['--config', '/home/me/hb.json']), /ProtectHome/);
@@ -194,7 +220,7 @@ test('install refuses paths the system service cannot see', async () => {
 test('when systemctl fails the files are still written and the exact commands printed, exit 1', async () => {
   const h = harness({ failOn: (a) => (a[0] === 'daemon-reload' ? 'systemctl daemon-reload exited with 1: System has not been booted with systemd' : undefined) });
   assert.equal(await install(h, []), 1);
-  assert.equal(listTree(h.root).length, 4);
+  assert.equal(listTree(h.root).length, 6);
   assert.match(
     h.out(),
     /not active\. Run:\n {2}systemd-sysusers \/etc\/sysusers\.d\/systemd-heartbeat\.conf\n {2}systemctl daemon-reload\n {2}systemctl enable --now systemd-heartbeat\.timer\n/,
@@ -209,7 +235,9 @@ test('--user: files under HOME, --user commands, the linger hint; a token file i
   writeFileSync(join(h.root, 'home/tester/cfg/systemd-heartbeat/otlp-token'), 'sekret\n');
   assert.equal(await install(h, ['--user']), 1);
   assert.deepEqual(listTree(h.root), [
+    'home/tester/.local/lib/systemd-heartbeat/systemd-heartbeat.bundle.js',
     'home/tester/.local/lib/systemd-heartbeat/systemd-heartbeat.cjs',
+    'home/tester/.local/lib/systemd-heartbeat/systemd-heartbeat.code-cache',
     'home/tester/cfg/systemd-heartbeat/otlp-token',
     'home/tester/cfg/systemd/user/systemd-heartbeat.service',
     'home/tester/cfg/systemd/user/systemd-heartbeat.timer',
@@ -294,9 +322,18 @@ test('the built bundle installs and uninstalls into a root with a recording syst
     'etc/systemd/system/systemd-heartbeat.service',
     'etc/systemd/system/systemd-heartbeat.timer',
     'etc/sysusers.d/systemd-heartbeat.conf',
+    'usr/local/lib/systemd-heartbeat/systemd-heartbeat.bundle.js',
     'usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs',
+    'usr/local/lib/systemd-heartbeat/systemd-heartbeat.code-cache',
   ]);
-  assert.ok(readFileSync(join(root, 'usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs')).equals(readFileSync(CLI)));
+  // What npm run build wrote is what install copies (the names in install.ts and build.mjs agree).
+  for (const name of ['systemd-heartbeat.cjs', ...COMPANIONS.map((c) => c.name)]) {
+    assert.ok(readFileSync(join(root, 'usr/local/lib/systemd-heartbeat', name)).equals(readFileSync(join(dirname(CLI), name))), name);
+  }
+  // The installed copy runs on its own.
+  const installed = spawnSync(process.execPath, [join(root, 'usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs'), '--version'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(installed.status, 0, installed.stderr);
+  assert.match(installed.stdout, /^systemd-heartbeat \d/);
   assert.match(readFileSync(join(root, 'etc/systemd/system/systemd-heartbeat.service'), 'utf8'), new RegExp(`^ExecStart=${process.execPath} /usr/local/lib/`, 'm'));
   const u = await runCli(['uninstall'], env);
   assert.equal(u.code, 0, u.stderr);

@@ -13,10 +13,13 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BENCH_PATTERN, createJournalReplay, generateUnits } from '../scripts/bench/units.ts';
 import { CLI, REPO, assertBuilt, runCli, skipReason } from './support/cli.ts';
+import { BUNDLE_NAME, COMPANIONS } from '../src/commands/install.ts';
 import { createReplay } from './support/replay.ts';
 import { startVictoria, victoriaUnavailable, type Victoria } from './support/victoria.ts';
 
 const reason = skipReason(victoriaUnavailable());
+/** What npm run build writes and install copies. */
+const SHIPPED = [BUNDLE_NAME, ...COMPANIONS.map((c) => c.name)];
 
 describe('systemctl and journalctl calls per tick do not grow with the number of units', { skip: reason }, () => {
   let vm: Victoria;
@@ -83,23 +86,46 @@ describe('the shipped entry point needs no node_modules', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('a copy outside the repository runs a dry run, loading no module but itself', async () => {
-    assert.ok(!dir.startsWith(REPO + '/'), `${dir} is inside the repository`);
-    const copy = join(dir, 'systemd-heartbeat.cjs');
-    copyFileSync(CLI, copy);
-    // Reports every module Node loaded from a file (builtins are not in require.cache).
-    const probe = join(dir, 'probe.cjs');
-    const loadedFile = join(dir, 'loaded.json');
+  /** Copies the built files (the loader and what it reads beside it) into `to`; returns the loader's path. */
+  function copyBuild(to: string, names = SHIPPED): string {
+    for (const name of names) copyFileSync(join(dirname(CLI), name), join(to, name));
+    return join(to, 'systemd-heartbeat.cjs');
+  }
+
+  /**
+   * A -r module that reports every module Node loaded from a file (builtins are not in
+   * require.cache) and every vm.Script made: its file, whether it got a code cache, and
+   * whether V8 took it.
+   */
+  function probe(at: string): { path: string; read(): { modules: string[]; scripts: Array<{ filename: string; cached: boolean; rejected: boolean | undefined }> } } {
+    const path = join(at, 'probe.cjs');
+    const out = join(at, 'probe.json');
     writeFileSync(
-      probe,
-      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(loadedFile)}, JSON.stringify(Object.keys(require.cache))));\n`,
+      path,
+      `const vm = require('node:vm');
+const scripts = [];
+vm.Script = class extends vm.Script {
+  constructor(source, options) {
+    super(source, options);
+    scripts.push({ filename: options.filename, cached: options.cachedData !== undefined, rejected: this.cachedDataRejected });
+  }
+};
+process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify({ modules: Object.keys(require.cache), scripts })));
+`,
     );
+    return { path, read: () => JSON.parse(readFileSync(out, 'utf8')) };
+  }
+
+  test('a copy outside the repository runs a dry run, loading no module but itself, with its code cache', async () => {
+    assert.ok(!dir.startsWith(REPO + '/'), `${dir} is inside the repository`);
+    const copy = copyBuild(dir);
+    const p = probe(dir);
     const units = generateUnits(10);
     const replay = createReplay(units);
     const journal = createJournalReplay(units.journal);
     try {
       const result = await run(
-        [process.execPath, '-r', probe, copy, '--dry-run', '--format', 'json'],
+        [process.execPath, '-r', p.path, copy, '--dry-run', '--format', 'json'],
         {
           PATH: process.env.PATH ?? '/usr/bin:/bin',
           SYSTEMD_HEARTBEAT_SYSTEMCTL: replay.systemctl,
@@ -112,30 +138,57 @@ describe('the shipped entry point needs no node_modules', () => {
       assert.equal(result.code, 0, result.stderr);
       const { observations } = JSON.parse(result.stdout) as { observations: Array<{ name: string }> };
       assert.equal(observations.filter((o) => o.name === 'systemd_unit_loaded').length, 10);
-      const loaded = JSON.parse(readFileSync(loadedFile, 'utf8')) as string[];
-      assert.deepEqual(loaded.sort(), [copy, probe].sort());
-      assert.equal(loaded.some((p) => p.includes('node_modules')), false);
+      const { modules, scripts } = p.read();
+      assert.deepEqual(modules.sort(), [copy, p.path].sort());
+      assert.equal(modules.some((m) => m.includes('node_modules')), false);
+      // The bundle beside the loader, compiled with the cache this node made at build time.
+      assert.deepEqual(scripts, [{ filename: join(dir, 'systemd-heartbeat.bundle.js'), cached: true, rejected: false }]);
     } finally {
       replay.remove();
       journal.remove();
     }
   });
 
-  test('the code cache in the bundle is for this node, and V8 takes it', async () => {
-    const text = readFileSync(CLI, 'utf8');
-    assert.match(text, /^const BUNDLE = /m);
-    // A clean child: no NODE_OPTIONS, no tsx, as the systemd unit runs it.
-    const check = `
-      const { readFileSync } = require('node:fs');
-      const { Script } = require('node:vm');
-      const text = readFileSync(${JSON.stringify(CLI)}, 'utf8');
-      const bundle = JSON.parse(/^const BUNDLE = (.*);$/m.exec(text)[1]);
-      const cache = JSON.parse(/^const CODE_CACHE = (.*);$/m.exec(text)[1]);
-      const script = new Script(bundle, { filename: ${JSON.stringify(CLI)}, cachedData: Buffer.from(cache.data, 'base64') });
-      process.stdout.write(JSON.stringify({ node: cache.node, arch: cache.arch, rejected: script.cachedDataRejected }));`;
-    const result = await run([process.execPath, '-e', check], { PATH: process.env.PATH ?? '/usr/bin:/bin' }, dirname(CLI));
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(JSON.parse(result.stdout), { node: process.version, arch: process.arch, rejected: false });
+  test('without its code cache, or with another build\'s, the loader compiles the bundle as usual', async () => {
+    const at = mkdtempSync(join(tmpdir(), 'hb-nocache-'));
+    try {
+      const copy = copyBuild(at, SHIPPED.filter((n) => !n.endsWith('.code-cache')));
+      const p = probe(at);
+      const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+      let r = await run([process.execPath, '-r', p.path, copy, '--version'], env, at);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^systemd-heartbeat \d/);
+      assert.deepEqual(p.read().scripts.map((s) => s.cached), [false]);
+      // A cache of the same length from another build would be taken by V8 (it checks the
+      // source's length only): the loader reads the build id first and leaves it.
+      const cache = readFileSync(join(dirname(CLI), 'systemd-heartbeat.code-cache'));
+      writeFileSync(join(at, 'systemd-heartbeat.code-cache'), Buffer.concat([Buffer.from('0000000000000000\n'), cache.subarray(17)]));
+      r = await run([process.execPath, '-r', p.path, copy, '--version'], env, at);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(p.read().scripts.map((s) => s.cached), [false]);
+    } finally {
+      rmSync(at, { recursive: true, force: true });
+    }
+  });
+
+  test('the loader refuses a bundle of another build, and a missing one, in one line', async () => {
+    const at = mkdtempSync(join(tmpdir(), 'hb-otherbuild-'));
+    try {
+      const copy = copyBuild(at);
+      const bundle = join(at, 'systemd-heartbeat.bundle.js');
+      const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+      writeFileSync(bundle, readFileSync(bundle, 'latin1').replace(/ build [0-9a-f]{16}:/, ' build 0000000000000000:'), 'latin1');
+      let r = await run([process.execPath, copy, '--version'], env, at);
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr, `systemd-heartbeat: ${bundle} is from another build than ${copy}: copy all of dist/ together\n`);
+      rmSync(bundle);
+      r = await run([process.execPath, copy, '--version'], env, at);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, `systemd-heartbeat: cannot read ${bundle} (ENOENT): copy all of dist/ (npm run build)\n`);
+    } finally {
+      rmSync(at, { recursive: true, force: true });
+    }
   });
 });
 

@@ -28,7 +28,17 @@ import type { RunSystemctl } from '../systemd/collect.ts';
 
 export const SERVICE = 'systemd-heartbeat.service';
 export const TIMER = 'systemd-heartbeat.timer';
+/** The entry point the unit runs: a small loader (scripts/build.mjs) that reads COMPANIONS beside it. */
 export const BUNDLE_NAME = 'systemd-heartbeat.cjs';
+/**
+ * Made by the same build as the loader, which checks that they are: the bundle, and V8's code
+ * cache for it (absent when the build's node rejected its own cache; the bundle then compiles
+ * as usual). Copied before the loader, and a cache the new build lacks is removed.
+ */
+export const COMPANIONS: readonly { readonly name: string; readonly required: boolean }[] = [
+  { name: 'systemd-heartbeat.bundle.js', required: true },
+  { name: 'systemd-heartbeat.code-cache', required: false },
+];
 export const DEFAULT_INTERVAL_SECONDS = 30;
 /**
  * The system unit's token, looked up by systemd 252 in /etc/credstore/, /run/credstore/,
@@ -255,6 +265,7 @@ export interface Layout {
   /** Where systemd reads the units (unprefixed, as the manager sees it). */
   readonly unitDir: string;
   readonly libDir: string;
+  /** The loader, what ExecStart= runs; COMPANIONS go beside it. */
   readonly bundlePath: string;
   /** The symlink `enable` makes; uninstall removes it even when systemctl cannot. */
   readonly wantsLink: string;
@@ -333,6 +344,8 @@ export function hiddenFromSystemService(path: string): string | undefined {
 
 export interface InstallIO {
   exists(path: string): boolean;
+  /** A file to copy from: the built dist/, not below the root. */
+  isSourceFile(path: string): boolean;
   writeFile(path: string, content: string): void;
   copyFile(from: string, to: string): void;
   mkdirp(path: string): void;
@@ -376,6 +389,13 @@ export function createFsIO(root: string, systemctl: RunSystemctl, env: Readonly<
   };
   return {
     exists: (p) => existsSync(at(p)) || isSymlink(at(p)),
+    isSourceFile: (p) => {
+      try {
+        return statSync(p).isFile();
+      } catch {
+        return false;
+      }
+    },
     writeFile: (p, content) =>
       wrap('cannot write', p, () => {
         writeFileSync(at(p), content, { mode: 0o644 });
@@ -539,7 +559,8 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
   ];
 
   if (args.dryRun) {
-    ctx.stdout(`# would copy ${rt.entry ?? '(the running bundle)'} to ${layout.bundlePath}\n`);
+    const names = [...COMPANIONS.map((c) => c.name), BUNDLE_NAME].join(', ');
+    ctx.stdout(`# would copy ${names} from ${rt.entry ? posix.dirname(rt.entry) : '(the running build)'} to ${layout.libDir}\n`);
     for (const f of files) ctx.stdout(`# ${f.path}\n${f.content}\n`);
     ctx.stdout(`# then run:\n${commands.join('\n')}\n`);
     return EXIT.ok;
@@ -554,7 +575,19 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
     ctx.log.warning(`--config ${configPath} is not world-readable: the service's dynamic user cannot read it (chmod o+r)`);
   }
 
+  const built = posix.dirname(entry);
+  const missing = COMPANIONS.filter((c) => c.required && !io.isSourceFile(`${built}/${c.name}`));
+  if (missing.length > 0) {
+    throw new HeartbeatError(EXIT.failure, `${missing.map((c) => `${built}/${c.name}`).join(', ')} missing: ${BUNDLE_NAME} runs the files npm run build writes beside it`);
+  }
+
   io.mkdirp(layout.libDir);
+  // The loader last: until it is replaced, the old one refuses the new bundle (other build id) rather than run a mix.
+  for (const c of COMPANIONS) {
+    const from = `${built}/${c.name}`;
+    if (io.isSourceFile(from)) io.copyFile(from, `${layout.libDir}/${c.name}`);
+    else io.removeFile(`${layout.libDir}/${c.name}`);
+  }
   io.copyFile(entry, layout.bundlePath);
   for (const f of files) {
     io.mkdirp(posix.dirname(f.path));
@@ -590,7 +623,14 @@ export async function uninstallCommand(argv: readonly string[], ctx: CommandCont
     return EXIT.ok;
   }
   const layout = layoutFor(args.scope, ctx.env);
-  const files = [`${layout.unitDir}/${TIMER}`, `${layout.unitDir}/${SERVICE}`, layout.wantsLink, layout.bundlePath, ...(layout.sysusersPath ? [layout.sysusersPath] : [])];
+  const files = [
+    `${layout.unitDir}/${TIMER}`,
+    `${layout.unitDir}/${SERVICE}`,
+    layout.wantsLink,
+    layout.bundlePath,
+    ...COMPANIONS.map((c) => `${layout.libDir}/${c.name}`),
+    ...(layout.sysusersPath ? [layout.sysusersPath] : []),
+  ];
   const before = UNINSTALL_COMMANDS.map((c) => manualCommand(args.scope, c));
   const after = [
     ...AFTER_UNINSTALL_COMMANDS.map((c) => manualCommand(args.scope, c)),

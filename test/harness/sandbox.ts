@@ -66,7 +66,7 @@ export interface ExecResult {
 export interface ExecOptions {
   env?: Record<string, string>;
   timeoutMs?: number;
-  input?: string;
+  input?: string | Buffer;
 }
 
 export interface Sandbox {
@@ -78,7 +78,7 @@ export interface Sandbox {
    * namespace, so a CLI inside reaches a VictoriaMetrics on host 127.0.0.1. */
   exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
   systemctl(args: string[], opts?: { user?: boolean }): Promise<ExecResult>;
-  writeFile(pathInside: string, content: string, mode?: number): Promise<void>;
+  writeFile(pathInside: string, content: string | Buffer, mode?: number): Promise<void>;
   readFile(pathInside: string): Promise<string>;
   /** systemd --user as a transient service with delegation (no logind, no user@.service);
    * after it, systemctl({user:true}) works. Idempotent. */
@@ -559,16 +559,15 @@ const TMPFS_INSIDE = ['/tmp/', '/var/tmp/', '/run/'];
 
 /**
  * Tests run the shipped bundle inside as `node REPO/dist/systemd-heartbeat.cjs`. When the
- * repository lives below a path the sandbox hides (a CI clone under /tmp), the bundle and its
- * source map are copied in at the same path; elsewhere the overlay of / already shows them.
+ * repository lives below a path the sandbox hides (a CI clone under /tmp), the built files
+ * (the loader, the bundle and code cache it reads, the source map) are copied in at the same
+ * path; elsewhere the overlay of / already shows them.
  */
 async function exposeBundle(sandbox: Sandbox): Promise<void> {
   const repo = fileURLToPath(new URL('../../', import.meta.url));
   if (!TMPFS_INSIDE.some((dir) => repo.startsWith(dir))) return;
-  for (const name of ['systemd-heartbeat.cjs', 'systemd-heartbeat.cjs.map']) {
-    const file = join(repo, 'dist', name);
-    if (existsSync(file)) await sandbox.writeFile(file, readFileSync(file, 'utf8'), 0o755);
-  }
+  const dist = join(repo, 'dist');
+  for (const name of readdirSync(dist)) await sandbox.writeFile(join(dist, name), readFileSync(join(dist, name)), 0o755);
 }
 
 /** true once `promise` settled, false after ms; the timer does not outlive the answer. */
