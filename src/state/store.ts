@@ -71,6 +71,8 @@ function writeAtomically(path: string, data: string | Buffer): void {
  * paths under /proc (it retries ENOENT forever), and a run must always end.
  */
 function makeDirs(path: string, mode: number): void {
+  // The usual case, every run after the first: one stat, no EEXIST thrown per component.
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) return;
   let current = '';
   for (const part of path.split('/').filter((p) => p !== '')) {
     current += `/${part}`;
