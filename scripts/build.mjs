@@ -114,10 +114,10 @@ writeFileSync(bundleFile, source);
 writeFileSync(`${bundleFile}.map`, JSON.stringify({ ...map, mappings: `;;${map.mappings}` }));
 
 const loader = `#!/usr/bin/env node
-// systemd-heartbeat ${pkg.version}: runs ${BUNDLE} beside this file (src/bin.ts and the OTel
-// packages; source map ${BUNDLE}.map), compiled with V8's code cache ${CODE_CACHE} when this
-// node is the one that built it (${process.version} ${process.arch}). Any other node, or no cache,
-// compiles the bundle as usual. See scripts/build.mjs.
+// systemd-heartbeat ${pkg.version}. Runs the bundle beside this file (src/bin.ts and the OTel
+// packages: ${BUNDLE}, source map ${BUNDLE}.map) with V8's code cache
+// ${CODE_CACHE} when this node built it (${process.version} ${process.arch}); any other
+// node, or no cache, compiles the bundle as usual. See scripts/build.mjs.
 'use strict';
 const { readFileSync } = require('node:fs');
 const { Script } = require('node:vm');
