@@ -5,19 +5,16 @@
 // Then the code cache. Compiling the bundle was most of what a tick costs above the floor
 // (`npm run bench`): Node 20 caches the code of its own modules but not ours (no
 // module.enableCompileCache before Node 22), and V8 compiles every function on its first call.
-// So dist/ holds three files, made by one build and copied together by `install`:
-//   systemd-heartbeat.cjs         the entry point (what the unit runs): a small loader
-//   systemd-heartbeat.bundle.js   the bundle, as a function expression; its source map beside it
-//   systemd-heartbeat.code-cache  V8's code cache for the bundle, made here by running two real
-//                                 ticks (recorded systemd 252 output, a loopback receiver) with
-//                                 the very node that builds
-// The loader compiles the bundle with vm.Script and that cache. V8 checks it (its version, flags,
-// the source's length) and compiles as usual when it does not match; a node of another version
-// or arch does not even read it, and all three files carry one build id so that a cache is never
-// used with another build's bundle. No flag is needed (a V8 flag would cost ~8 ms; a startup
-// snapshot would need --snapshot-blob). The bundle and the cache are separate files rather than
-// string literals in the loader: Node reads and V8 scans all of an entry point's text before it
-// runs, ~3 ms a tick for the 570 KB that one self-contained file took.
+// So dist/systemd-heartbeat.cjs, the entry point the unit runs, holds the bundle as a string and
+// compiles it with vm.Script and V8's code cache from dist/systemd-heartbeat.code-cache, made here
+// by running two real ticks (recorded systemd 252 output, a loopback receiver) with the very node
+// that builds. The .cjs runs alone, as any bundle: without the cache file, with a cache of another
+// build (the build id in the cache's first line must match the loader's: V8 checks a source's
+// length, not its text), or on a node of another version or arch (the loader does not read the
+// cache), V8 compiles the bundle as usual. No flag is needed (a V8 flag would cost ~8 ms; a startup
+// snapshot would need --snapshot-blob). The cache is a file of its own, not a string in the .cjs:
+// Node reads and V8 scans all of an entry point's text before it runs, and the 300 KB cache as
+// base64 in it cost ~3 ms a tick.
 import { build } from 'esbuild';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -30,12 +27,10 @@ import { Script } from 'node:vm';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const dist = new URL('../dist/', import.meta.url).pathname;
-/** The names install.ts copies (BUNDLE_NAME, COMPANION_FILES); the install test checks them on a real build. */
+/** The names install.ts copies (BUNDLE_NAME, CODE_CACHE_NAME); the install test checks them on a real build. */
 const LOADER = 'systemd-heartbeat.cjs';
-const BUNDLE = 'systemd-heartbeat.bundle.js';
 const CODE_CACHE = 'systemd-heartbeat.code-cache';
 const outfile = join(dist, LOADER);
-const bundleFile = join(dist, BUNDLE);
 const cacheFile = join(dist, CODE_CACHE);
 const fixtures = new URL('../test/fixtures/seed-252/', import.meta.url).pathname;
 
@@ -70,7 +65,7 @@ const patchedWriters = new Set();
 
 const result = await build({
   entryPoints: [new URL('../src/bin.ts', import.meta.url).pathname],
-  outfile: bundleFile,
+  outfile,
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -80,8 +75,6 @@ const result = await build({
   // vm.Script has no dynamic import without a flag.
   supported: { 'dynamic-import': false },
   minify: true,
-  // The loader reads the bundle as latin1 (one byte a character, no UTF-8 decoding): checked below.
-  charset: 'ascii',
   sourcemap: 'external',
   sourcesContent: true,
   legalComments: 'linked',
@@ -98,64 +91,46 @@ const output = (path) => {
   if (!file) throw new Error(`build: esbuild wrote no ${path}`);
   return file;
 };
-const code = output(bundleFile).text;
-const map = JSON.parse(output(`${bundleFile}.map`).text);
-for (const file of result.outputFiles) if (file.path !== bundleFile && file.path !== `${bundleFile}.map`) writeFileSync(file.path, file.contents);
+const code = output(outfile).text;
+const map = JSON.parse(output(`${outfile}.map`).text);
+for (const file of result.outputFiles) if (file.path !== outfile && file.path !== `${outfile}.map`) writeFileSync(file.path, file.contents);
 if (/\bimport\(/.test(code)) throw new Error('build: a dynamic import() is left in the bundle; vm.Script cannot run it');
-if (!/^[\x00-\x7f]*$/.test(code)) throw new Error('build: the bundle is not ASCII; the loader reads it as latin1');
 
-// The build id ties the three files together: a hash of the bundle.
-const id = createHash('sha256').update(code).update(process.version).digest('hex').slice(0, 16);
-// Line 1 names the build, line 2 opens the wrapper Node's CommonJS loader puts around a module;
-// the code starts on line 3, so the source map is shifted by two lines (two leading ';').
-const head = `// systemd-heartbeat ${pkg.version} build ${id}: run by ${LOADER}, which checks this line\n`;
-const source = `${head}(function (exports, require, module, __filename, __dirname) {\n${code}\n})\n//# sourceMappingURL=${BUNDLE}.map\n`;
-writeFileSync(bundleFile, source);
-writeFileSync(`${bundleFile}.map`, JSON.stringify({ ...map, mappings: `;;${map.mappings}` }));
+// The wrapper Node's CommonJS loader puts around a module, on a line of its own: the code starts
+// on the string's line 2, so the source map (of the string, whose lines stack traces show) is
+// shifted by one line.
+const source = `(function (exports, require, module, __filename, __dirname) {\n${code}\n})\n//# sourceMappingURL=${LOADER}.map\n`;
+writeFileSync(`${outfile}.map`, JSON.stringify({ ...map, mappings: `;${map.mappings}` }));
+// Ties a cache to this bundle and this node.
+const id = createHash('sha256').update(source).update(process.version).update(process.arch).digest('hex').slice(0, 16);
 
 const loader = `#!/usr/bin/env node
-// systemd-heartbeat ${pkg.version}. Runs the bundle beside this file (src/bin.ts and the OTel
-// packages: ${BUNDLE}, source map ${BUNDLE}.map) with V8's code cache
-// ${CODE_CACHE} when this node built it (${process.version} ${process.arch}); any other
-// node, or no cache, compiles the bundle as usual. See scripts/build.mjs.
+// systemd-heartbeat ${pkg.version}: BUNDLE is src/bin.ts and the OTel packages (its lines are
+// what stack traces and the source map ${LOADER}.map show). It is compiled with V8's code
+// cache from ${CODE_CACHE} beside this file when this node made it at build time
+// (${process.version} ${process.arch}), and as usual otherwise. See scripts/build.mjs.
 'use strict';
-const { readFileSync } = require('node:fs');
+const BUNDLE = ${JSON.stringify(source)};
 const { Script } = require('node:vm');
-const ID = '${id}';
-const bundle = __dirname + '/${BUNDLE}';
-let source;
-try {
-  source = readFileSync(bundle, 'latin1');
-} catch (error) {
-  source = '';
-  process.stderr.write(\`systemd-heartbeat: cannot read \${bundle} (\${error.code}): copy all of dist/ (npm run build)\\n\`);
+let cachedData;
+if (process.version === '${process.version}' && process.arch === '${process.arch}') {
+  try {
+    const data = require('node:fs').readFileSync(__dirname + '/${CODE_CACHE}');
+    // The build id: a cache made for another bundle of the same length would pass V8's check.
+    if (data.latin1Slice(0, 17) === '${id}\\n') cachedData = data.subarray(17);
+  } catch {}
 }
-if (source !== '' && !source.startsWith(${JSON.stringify(head)})) {
-  process.stderr.write(\`systemd-heartbeat: \${bundle} is from another build than \${__filename}: copy all of dist/ together\\n\`);
-  source = '';
-}
-if (source === '') {
-  process.exitCode = 1;
-} else {
-  let cachedData;
-  if (process.version === '${process.version}' && process.arch === '${process.arch}') {
-    try {
-      const data = readFileSync(__dirname + '/${CODE_CACHE}');
-      if (data.latin1Slice(0, 17) === ID + '\\n') cachedData = data.subarray(17);
-    } catch {}
-  }
-  const script = new Script(source, { filename: bundle, cachedData });
-  const out = process.env.SYSTEMD_HEARTBEAT_WRITE_CODE_CACHE;
-  if (out) process.once('exit', () => require('node:fs').writeFileSync(out, script.createCachedData()));
-  script.runInThisContext()(exports, require, module, __filename, __dirname);
-}
+const script = new Script(BUNDLE, { filename: __filename, cachedData });
+const out = process.env.SYSTEMD_HEARTBEAT_WRITE_CODE_CACHE;
+if (out) process.once('exit', () => require('node:fs').writeFileSync(out, script.createCachedData()));
+script.runInThisContext()(exports, require, module, __filename, __dirname);
 `;
 writeFileSync(outfile, loader, { mode: 0o755 });
 chmodSync(outfile, 0o755);
 rmSync(cacheFile, { force: true });
 const cache = await warmUp();
 // What the loader will do, checked here: V8 takes the cache (same node, no flags).
-if (new Script(source, { filename: bundleFile, cachedData: cache }).cachedDataRejected) {
+if (new Script(source, { filename: outfile, cachedData: cache }).cachedDataRejected) {
   console.warn('build: V8 rejects the code cache it just made (a flag in NODE_OPTIONS?); shipping without it');
 } else {
   writeFileSync(cacheFile, Buffer.concat([Buffer.from(`${id}\n`, 'latin1'), cache]));

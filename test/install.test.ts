@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import type { CommandContext } from '../src/cli.ts';
 import {
-  COMPANIONS,
+  CODE_CACHE_NAME,
   createFsIO,
   installCommand,
   parseInterval,
@@ -65,8 +65,7 @@ function harness(options: { env?: Record<string, string>; failOn?: (args: readon
   const root = tempDir('hb-install-root-');
   const src = tempDir('hb-install-src-');
   const bundle = join(src, 'systemd-heartbeat.cjs');
-  writeFileSync(bundle, '#!/usr/bin/env node\n// the loader\n');
-  writeFileSync(join(src, 'systemd-heartbeat.bundle.js'), '// the bundle\n');
+  writeFileSync(bundle, '#!/usr/bin/env node\n// the bundle\n');
   writeFileSync(join(src, 'systemd-heartbeat.code-cache'), 'the code cache');
   const calls: string[][] = [];
   let stdout = '';
@@ -171,11 +170,10 @@ test('install writes the bundle copy and both units, then daemon-reload and enab
     'etc/systemd/system/systemd-heartbeat.service',
     'etc/systemd/system/systemd-heartbeat.timer',
     'etc/sysusers.d/systemd-heartbeat.conf',
-    'usr/local/lib/systemd-heartbeat/systemd-heartbeat.bundle.js',
     'usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs',
     'usr/local/lib/systemd-heartbeat/systemd-heartbeat.code-cache',
   ]);
-  for (const name of ['systemd-heartbeat.cjs', 'systemd-heartbeat.bundle.js', 'systemd-heartbeat.code-cache']) {
+  for (const name of ['systemd-heartbeat.cjs', 'systemd-heartbeat.code-cache']) {
     assert.equal(readFileSync(join(h.root, 'usr/local/lib/systemd-heartbeat', name), 'utf8'), readFileSync(join(dirname(h.bundle), name), 'utf8'));
   }
   const service = readFileSync(join(h.root, 'etc/systemd/system/systemd-heartbeat.service'), 'utf8');
@@ -191,22 +189,17 @@ test('install writes the bundle copy and both units, then daemon-reload and enab
   assert.ok(h.logs.some((l) => /\/srv\/conf\/hb\.json does not exist/.test(l)));
 });
 
-test('install copies the loader with the files it runs: no bundle, no install; no code cache, none left over', async () => {
+test('install copies the bundle with its code cache; a build without a cache leaves none behind', async () => {
   const h = harness();
   const lib = join(h.root, 'usr/local/lib/systemd-heartbeat');
   assert.equal(await install(h, []), 0);
-  assert.ok(existsSync(join(lib, 'systemd-heartbeat.code-cache')));
+  assert.equal(readFileSync(join(lib, 'systemd-heartbeat.code-cache'), 'utf8'), 'the code cache');
   // A build whose node rejected its own cache ships none: the old one must not stay beside the new bundle.
   rmSync(join(dirname(h.bundle), 'systemd-heartbeat.code-cache'));
-  writeFileSync(join(dirname(h.bundle), 'systemd-heartbeat.bundle.js'), '// the next build\n');
+  writeFileSync(h.bundle, '// the next build\n');
   assert.equal(await install(h, []), 0);
   assert.equal(existsSync(join(lib, 'systemd-heartbeat.code-cache')), false);
-  assert.equal(readFileSync(join(lib, 'systemd-heartbeat.bundle.js'), 'utf8'), '// the next build\n');
-
-  const bare = harness();
-  rmSync(join(dirname(bare.bundle), 'systemd-heartbeat.bundle.js'));
-  await assert.rejects(install(bare, []), /systemd-heartbeat\.bundle\.js missing: systemd-heartbeat\.cjs runs the files npm run build writes beside it/);
-  assert.deepEqual(listTree(bare.root), [], 'nothing written');
+  assert.equal(readFileSync(join(lib, 'systemd-heartbeat.cjs'), 'utf8'), '// the next build\n');
 });
 
 test('install refuses paths the system service cannot see', async () => {
@@ -220,7 +213,7 @@ test('install refuses paths the system service cannot see', async () => {
 test('when systemctl fails the files are still written and the exact commands printed, exit 1', async () => {
   const h = harness({ failOn: (a) => (a[0] === 'daemon-reload' ? 'systemctl daemon-reload exited with 1: System has not been booted with systemd' : undefined) });
   assert.equal(await install(h, []), 1);
-  assert.equal(listTree(h.root).length, 6);
+  assert.equal(listTree(h.root).length, 5);
   assert.match(
     h.out(),
     /not active\. Run:\n {2}systemd-sysusers \/etc\/sysusers\.d\/systemd-heartbeat\.conf\n {2}systemctl daemon-reload\n {2}systemctl enable --now systemd-heartbeat\.timer\n/,
@@ -235,7 +228,6 @@ test('--user: files under HOME, --user commands, the linger hint; a token file i
   writeFileSync(join(h.root, 'home/tester/cfg/systemd-heartbeat/otlp-token'), 'sekret\n');
   assert.equal(await install(h, ['--user']), 1);
   assert.deepEqual(listTree(h.root), [
-    'home/tester/.local/lib/systemd-heartbeat/systemd-heartbeat.bundle.js',
     'home/tester/.local/lib/systemd-heartbeat/systemd-heartbeat.cjs',
     'home/tester/.local/lib/systemd-heartbeat/systemd-heartbeat.code-cache',
     'home/tester/cfg/systemd-heartbeat/otlp-token',
@@ -322,12 +314,11 @@ test('the built bundle installs and uninstalls into a root with a recording syst
     'etc/systemd/system/systemd-heartbeat.service',
     'etc/systemd/system/systemd-heartbeat.timer',
     'etc/sysusers.d/systemd-heartbeat.conf',
-    'usr/local/lib/systemd-heartbeat/systemd-heartbeat.bundle.js',
     'usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs',
     'usr/local/lib/systemd-heartbeat/systemd-heartbeat.code-cache',
   ]);
   // What npm run build wrote is what install copies (the names in install.ts and build.mjs agree).
-  for (const name of ['systemd-heartbeat.cjs', ...COMPANIONS.map((c) => c.name)]) {
+  for (const name of ['systemd-heartbeat.cjs', CODE_CACHE_NAME]) {
     assert.ok(readFileSync(join(root, 'usr/local/lib/systemd-heartbeat', name)).equals(readFileSync(join(dirname(CLI), name))), name);
   }
   // The installed copy runs on its own.

@@ -28,17 +28,13 @@ import type { RunSystemctl } from '../systemd/collect.ts';
 
 export const SERVICE = 'systemd-heartbeat.service';
 export const TIMER = 'systemd-heartbeat.timer';
-/** The entry point the unit runs: a small loader (scripts/build.mjs) that reads COMPANIONS beside it. */
+/** The bundle: what the unit runs. */
 export const BUNDLE_NAME = 'systemd-heartbeat.cjs';
 /**
- * Made by the same build as the loader, which checks that they are: the bundle, and V8's code
- * cache for it (absent when the build's node rejected its own cache; the bundle then compiles
- * as usual). Copied before the loader, and a cache the new build lacks is removed.
+ * V8's code cache for the bundle, made by the same build (scripts/build.mjs) and read from beside
+ * it; absent when the build's node rejected its own cache, and then the bundle compiles as usual.
  */
-export const COMPANIONS: readonly { readonly name: string; readonly required: boolean }[] = [
-  { name: 'systemd-heartbeat.bundle.js', required: true },
-  { name: 'systemd-heartbeat.code-cache', required: false },
-];
+export const CODE_CACHE_NAME = 'systemd-heartbeat.code-cache';
 export const DEFAULT_INTERVAL_SECONDS = 30;
 /**
  * The system unit's token, looked up by systemd 252 in /etc/credstore/, /run/credstore/,
@@ -265,7 +261,7 @@ export interface Layout {
   /** Where systemd reads the units (unprefixed, as the manager sees it). */
   readonly unitDir: string;
   readonly libDir: string;
-  /** The loader, what ExecStart= runs; COMPANIONS go beside it. */
+  /** What ExecStart= runs; CODE_CACHE_NAME goes beside it. */
   readonly bundlePath: string;
   /** The symlink `enable` makes; uninstall removes it even when systemctl cannot. */
   readonly wantsLink: string;
@@ -559,8 +555,7 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
   ];
 
   if (args.dryRun) {
-    const names = [...COMPANIONS.map((c) => c.name), BUNDLE_NAME].join(', ');
-    ctx.stdout(`# would copy ${names} from ${rt.entry ? posix.dirname(rt.entry) : '(the running build)'} to ${layout.libDir}\n`);
+    ctx.stdout(`# would copy ${rt.entry ?? '(the running bundle)'} and its code cache to ${layout.libDir}/\n`);
     for (const f of files) ctx.stdout(`# ${f.path}\n${f.content}\n`);
     ctx.stdout(`# then run:\n${commands.join('\n')}\n`);
     return EXIT.ok;
@@ -575,19 +570,11 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
     ctx.log.warning(`--config ${configPath} is not world-readable: the service's dynamic user cannot read it (chmod o+r)`);
   }
 
-  const built = posix.dirname(entry);
-  const missing = COMPANIONS.filter((c) => c.required && !io.isSourceFile(`${built}/${c.name}`));
-  if (missing.length > 0) {
-    throw new HeartbeatError(EXIT.failure, `${missing.map((c) => `${built}/${c.name}`).join(', ')} missing: ${BUNDLE_NAME} runs the files npm run build writes beside it`);
-  }
-
   io.mkdirp(layout.libDir);
-  // The loader last: until it is replaced, the old one refuses the new bundle (other build id) rather than run a mix.
-  for (const c of COMPANIONS) {
-    const from = `${built}/${c.name}`;
-    if (io.isSourceFile(from)) io.copyFile(from, `${layout.libDir}/${c.name}`);
-    else io.removeFile(`${layout.libDir}/${c.name}`);
-  }
+  // The cache first: until the bundle is replaced, the old one leaves the new cache unread (its build id differs).
+  const cache = `${posix.dirname(entry)}/${CODE_CACHE_NAME}`;
+  if (io.isSourceFile(cache)) io.copyFile(cache, `${layout.libDir}/${CODE_CACHE_NAME}`);
+  else io.removeFile(`${layout.libDir}/${CODE_CACHE_NAME}`);
   io.copyFile(entry, layout.bundlePath);
   for (const f of files) {
     io.mkdirp(posix.dirname(f.path));
@@ -628,7 +615,7 @@ export async function uninstallCommand(argv: readonly string[], ctx: CommandCont
     `${layout.unitDir}/${SERVICE}`,
     layout.wantsLink,
     layout.bundlePath,
-    ...COMPANIONS.map((c) => `${layout.libDir}/${c.name}`),
+    `${layout.libDir}/${CODE_CACHE_NAME}`,
     ...(layout.sysusersPath ? [layout.sysusersPath] : []),
   ];
   const before = UNINSTALL_COMMANDS.map((c) => manualCommand(args.scope, c));

@@ -560,8 +560,8 @@ const TMPFS_INSIDE = ['/tmp/', '/var/tmp/', '/run/'];
 /**
  * Tests run the shipped bundle inside as `node REPO/dist/systemd-heartbeat.cjs`. When the
  * repository lives below a path the sandbox hides (a CI clone under /tmp), the built files
- * (the loader, the bundle and code cache it reads, the source map) are copied in at the same
- * path; elsewhere the overlay of / already shows them.
+ * (the bundle, its code cache and source map) are copied in at the same path; elsewhere the
+ * overlay of / already shows them.
  */
 async function exposeBundle(sandbox: Sandbox): Promise<void> {
   const repo = fileURLToPath(new URL('../../', import.meta.url));
