@@ -137,39 +137,63 @@ if (new Script(source, { filename: outfile, cachedData: cache }).cachedDataRejec
 }
 
 /**
+ * A plugin that rewrites OTel files as esbuild loads them: `patch(text, path)` returns the new
+ * text and throws when what it replaces is not there. The package's source map no longer fits a
+ * patched file, so its sourceMappingURL goes (the bundle's map then shows the patched code). The
+ * build fails unless exactly `expected` files were patched: a changed package must not slip
+ * through unpatched.
+ */
+function patchFiles(name, filter, expected, patch) {
+  return {
+    name,
+    setup(b) {
+      let patched = 0;
+      b.onStart(() => {
+        patched = 0;
+      });
+      b.onLoad({ filter }, (args) => {
+        patched++;
+        const text = patch(readFileSync(args.path, 'utf8'), args.path);
+        return { contents: text.replace(/^\/\/# sourceMappingURL=.*$/m, ''), loader: 'js' };
+      });
+      b.onEnd((result) => {
+        if (result.errors.length === 0 && patched !== expected) throw new Error(`build: ${name} patched ${patched} files, not ${expected}; see ${name} in scripts/build.mjs`);
+      });
+    },
+  };
+}
+
+/** A path below node_modules/@opentelemetry/<package>/build/esm/, as a filter. */
+function otelFile(pkgPath) {
+  const escape = (part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`[\\\\/]@opentelemetry[\\\\/]${pkgPath.split('/').map(escape).join('[\\\\/]')}$`);
+}
+
+/**
  * The exporter's environment configuration has `import * as fs from 'fs'` and the same for
  * `path` (to read a certificate file named in the environment). esbuild makes each a
  * __toESM(require(...)): a copy of the module with a getter per property, built at load time,
- * ~0.45 ms a tick for these two. Here each becomes a named import of the members the file uses
+ * ~0.45 ms a tick for these two. Here each becomes a named import of the members the file calls
  * and a module-level object of them under the same name (so a parameter that shadows it still
  * does). The build fails when the imports are not there or a member is not the module's.
  */
 function namedBuiltinImports() {
-  const file = /[\\/]@opentelemetry[\\/]otlp-exporter-base[\\/]build[\\/]esm[\\/]configuration[\\/]otlp-node-http-env-configuration\.js$/;
   const namespaceImport = /^import \* as (\w+) from '(fs|path)';$/gm;
   const require = createRequire(import.meta.url);
-  return {
-    name: 'named-builtin-imports',
-    setup(b) {
-      b.onLoad({ filter: file }, (args) => {
-        const text = readFileSync(args.path, 'utf8');
-        let patched = 0;
-        const contents = text
-          .replace(namespaceImport, (_, ns, module) => {
-            patched++;
-            const members = [...new Set([...text.matchAll(new RegExp(`\\b${ns}\\.(\\w+)\\(`, 'g'))].map((m) => m[1]))];
-            const missing = members.filter((m) => typeof require(module)[m] !== 'function');
-            if (members.length === 0 || missing.length > 0) {
-              throw new Error(`build: ${args.path}: ${ns} (${module}) is used as ${members.join(', ') || 'nothing'}; see namedBuiltinImports()`);
-            }
-            return `import { ${members.join(', ')} } from '${module}';\nconst ${ns} = { ${members.join(', ')} };`;
-          })
-          .replace(/^\/\/# sourceMappingURL=.*$/m, '');
-        if (patched !== 2) throw new Error(`build: ${args.path}: ${patched} of the 2 namespace imports found; see namedBuiltinImports()`);
-        return { contents, loader: 'js' };
-      });
-    },
-  };
+  return patchFiles('namedBuiltinImports', otelFile('otlp-exporter-base/build/esm/configuration/otlp-node-http-env-configuration.js'), 1, (text, path) => {
+    let found = 0;
+    const patched = text.replace(namespaceImport, (_, ns, module) => {
+      found++;
+      const members = [...new Set([...text.matchAll(new RegExp(`\\b${ns}\\.(\\w+)\\(`, 'g'))].map((m) => m[1]))];
+      const missing = members.filter((m) => typeof require(module)[m] !== 'function');
+      if (members.length === 0 || missing.length > 0) {
+        throw new Error(`build: ${path}: ${ns} (${module}) is used as ${members.join(', ') || 'nothing'}; see namedBuiltinImports()`);
+      }
+      return `import { ${members.join(', ')} } from '${module}';\nconst ${ns} = { ${members.join(', ')} };`;
+    });
+    if (found !== 2) throw new Error(`build: ${path}: ${found} of the 2 namespace imports found; see namedBuiltinImports()`);
+    return patched;
+  });
 }
 
 /**
@@ -199,66 +223,31 @@ function lazyZlib() {
  * timeOrigin + now() is the wall clock, as Node's is. The build fails if the line changes.
  */
 function clockWithoutPerfHooks() {
-  const file = /[\\/]@opentelemetry[\\/]core[\\/]build[\\/]esm[\\/]platform[\\/]node[\\/]index\.js$/;
   const line = 'export const otperformance = performance;';
-  return {
-    name: 'clock-without-perf-hooks',
-    setup(b) {
-      let patched = 0;
-      b.onStart(() => {
-        patched = 0;
-      });
-      b.onLoad({ filter: file }, (args) => {
-        const text = readFileSync(args.path, 'utf8');
-        if (!text.includes(line)) throw new Error(`build: "${line}" not found in ${args.path}; see clockWithoutPerfHooks()`);
-        patched++;
-        const shim =
-          'const uptimeMs = () => process.uptime() * 1000;\n' +
-          'export const otperformance = { timeOrigin: Date.now() - uptimeMs(), now: uptimeMs };';
-        return { contents: text.replace(line, shim).replace(/^\/\/# sourceMappingURL=.*$/m, ''), loader: 'js' };
-      });
-      b.onEnd((result) => {
-        if (result.errors.length === 0 && patched !== 1) throw new Error(`build: patched ${patched} copies of OTel core's platform (1 expected)`);
-      });
-    },
-  };
+  const shim =
+    'const uptimeMs = () => process.uptime() * 1000;\n' +
+    'export const otperformance = { timeOrigin: Date.now() - uptimeMs(), now: uptimeMs };';
+  return patchFiles('clockWithoutPerfHooks', otelFile('core/build/esm/platform/node/index.js'), 1, (text, path) => {
+    if (!text.includes(line)) throw new Error(`build: "${line}" not found in ${path}; see clockWithoutPerfHooks()`);
+    return text.replace(line, shim);
+  });
 }
 
 function nativeProtobufStrings() {
-  const dir = /[\\/]@opentelemetry[\\/]otlp-transformer[\\/]build[\\/]esm[\\/]common[\\/]protobuf[\\/]/;
   /** Replaces the whole method or function starting at `head`; the build fails when it is not there. */
   const replace = (text, path, head, end, replacement) => {
     const start = text.indexOf(head);
     const stop = start < 0 ? -1 : text.indexOf(end, start);
     if (start < 0 || stop < 0) throw new Error(`build: ${head} not found in ${path}; the exporter's code changed, see nativeProtobufStrings()`);
-    // The package's source map no longer fits the patched file: the map shows this code instead.
-    return (text.slice(0, start) + replacement + text.slice(stop + end.length)).replace(/^\/\/# sourceMappingURL=.*$/m, '');
+    return text.slice(0, start) + replacement + text.slice(stop + end.length);
   };
-  return {
-    name: 'native-protobuf-strings',
-    setup(b) {
-      let patched = 0;
-      b.onStart(() => {
-        patched = 0;
-      });
-      b.onLoad({ filter: /protobuf-writer\.js$/ }, (args) => {
-        if (!dir.test(args.path)) return undefined;
-        patched++;
-        patchedWriters.add(args.path);
-        const text = readFileSync(args.path, 'utf8');
-        return { contents: replace(text, args.path, 'writeString(str) {', '\n    }', WRITE_STRING), loader: 'js' };
-      });
-      b.onLoad({ filter: /protobuf-size-estimator\.js$/ }, (args) => {
-        if (!dir.test(args.path)) return undefined;
-        patched++;
-        const text = readFileSync(args.path, 'utf8');
-        return { contents: replace(text, args.path, 'function utf8ByteLength(str) {', '\n}', UTF8_BYTE_LENGTH), loader: 'js' };
-      });
-      b.onEnd((result) => {
-        if (result.errors.length === 0 && patched !== 2) throw new Error(`build: patched ${patched} of the 2 protobuf files`);
-      });
-    },
-  };
+  const writer = otelFile('otlp-transformer/build/esm/common/protobuf/protobuf-writer.js');
+  const estimator = otelFile('otlp-transformer/build/esm/common/protobuf/protobuf-size-estimator.js');
+  return patchFiles('nativeProtobufStrings', new RegExp(`${writer.source}|${estimator.source}`), 2, (text, path) => {
+    if (!writer.test(path)) return replace(text, path, 'function utf8ByteLength(str) {', '\n}', UTF8_BYTE_LENGTH);
+    patchedWriters.add(path);
+    return replace(text, path, 'writeString(str) {', '\n    }', WRITE_STRING);
+  });
 }
 
 /**
