@@ -261,8 +261,10 @@ export interface Layout {
   /** Where systemd reads the units (unprefixed, as the manager sees it). */
   readonly unitDir: string;
   readonly libDir: string;
-  /** What ExecStart= runs; CODE_CACHE_NAME goes beside it. */
+  /** What ExecStart= runs. */
   readonly bundlePath: string;
+  /** The bundle's code cache, beside it. */
+  readonly codeCachePath: string;
   /** The symlink `enable` makes; uninstall removes it even when systemctl cannot. */
   readonly wantsLink: string;
   /** Created by systemd (StateDirectory=) or the exporter; removed by uninstall. */
@@ -275,16 +277,23 @@ export interface Layout {
   readonly sysusersPath: string | undefined;
 }
 
+/** The paths both scopes derive alike from where the units and the bundle go. */
+function placed(unitDir: string, libDir: string): Pick<Layout, 'unitDir' | 'libDir' | 'bundlePath' | 'codeCachePath' | 'wantsLink'> {
+  return {
+    unitDir,
+    libDir,
+    bundlePath: `${libDir}/${BUNDLE_NAME}`,
+    codeCachePath: `${libDir}/${CODE_CACHE_NAME}`,
+    wantsLink: `${unitDir}/timers.target.wants/${TIMER}`,
+  };
+}
+
 export function layoutFor(scope: Scope, env: Readonly<Record<string, string | undefined>>): Layout {
   if (scope === 'system') {
     const unitDir = '/etc/systemd/system';
-    const libDir = '/usr/local/lib/systemd-heartbeat';
     return {
       scope,
-      unitDir,
-      libDir,
-      bundlePath: `${libDir}/${BUNDLE_NAME}`,
-      wantsLink: `${unitDir}/timers.target.wants/${TIMER}`,
+      ...placed(unitDir, '/usr/local/lib/systemd-heartbeat'),
       // DynamicUser=yes keeps StateDirectory= under /var/lib/private with a symlink beside it.
       stateDirs: ['/var/lib/systemd-heartbeat', '/var/lib/private/systemd-heartbeat'],
       operatorFiles: [
@@ -301,13 +310,9 @@ export function layoutFor(scope: Scope, env: Readonly<Record<string, string | un
   if (!home || !home.startsWith('/')) throw usageError('--user: HOME must be set to an absolute path');
   const configHome = env.XDG_CONFIG_HOME?.startsWith('/') ? env.XDG_CONFIG_HOME : `${home}/.config`;
   const unitDir = `${configHome}/systemd/user`;
-  const libDir = `${home}/.local/lib/systemd-heartbeat`;
   return {
     scope,
-    unitDir,
-    libDir,
-    bundlePath: `${libDir}/${BUNDLE_NAME}`,
-    wantsLink: `${unitDir}/timers.target.wants/${TIMER}`,
+    ...placed(unitDir, `${home}/.local/lib/systemd-heartbeat`),
     // No StateDirectory= for the user unit: systemd 252 puts it under $XDG_CONFIG_HOME.
     stateDirs: [defaultStateDir('user', env)],
     operatorFiles: [
@@ -573,8 +578,8 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
   io.mkdirp(layout.libDir);
   // The cache first: until the bundle is replaced, the old one leaves the new cache unread (its build id differs).
   const cache = `${posix.dirname(entry)}/${CODE_CACHE_NAME}`;
-  if (io.isSourceFile(cache)) io.copyFile(cache, `${layout.libDir}/${CODE_CACHE_NAME}`);
-  else io.removeFile(`${layout.libDir}/${CODE_CACHE_NAME}`);
+  if (io.isSourceFile(cache)) io.copyFile(cache, layout.codeCachePath);
+  else io.removeFile(layout.codeCachePath);
   io.copyFile(entry, layout.bundlePath);
   for (const f of files) {
     io.mkdirp(posix.dirname(f.path));
@@ -615,7 +620,7 @@ export async function uninstallCommand(argv: readonly string[], ctx: CommandCont
     `${layout.unitDir}/${SERVICE}`,
     layout.wantsLink,
     layout.bundlePath,
-    `${layout.libDir}/${CODE_CACHE_NAME}`,
+    layout.codeCachePath,
     ...(layout.sysusersPath ? [layout.sysusersPath] : []),
   ];
   const before = UNINSTALL_COMMANDS.map((c) => manualCommand(args.scope, c));
