@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CLI, assertBuilt, skipReason } from './support/cli.ts';
 import { startVictoria, victoriaUnavailable, type Victoria, type Vmalert, type VmalertAlert } from './support/victoria.ts';
-import { describeAlerts, sleep, startShortVmalert } from './support/live-alerts.ts';
+import { RUN_EVERY_MS, SHORT_WINDOWS, describeAlerts, sleep, startShortVmalert } from './support/live-alerts.ts';
 import { bootSandbox, sandboxUnavailable, type Sandbox } from './harness/sandbox.ts';
 
 const reason = skipReason(sandboxUnavailable() ?? victoriaUnavailable());
@@ -25,24 +25,6 @@ const ALLOWLIST = ['hb-*.service', 'hb-*.timer', 'hb-missing.service', 'hb-maske
 /** Units that are healthy (or, hb-stale.timer, simply not due): no alert may name them. */
 const HEALTHY = ['hb-ok.service', 'hb-tick.timer', 'hb-oneshot.service', 'hb-stale.timer', 'hb-stale.service'];
 
-/**
- * Short windows for a test that runs the exporter every ~1.5 s instead of every 30 s. The
- * thresholds that define the alerts (more than 3 restarts, 2x the interval, 3 units) stay.
- */
-const SHORT: Record<string, string> = {
-  RESTART_WINDOW: '30s',
-  FAILED_FOR: '5s',
-  MISSING_FOR: '5s',
-  // hb-tick.timer: interval 2 s, so stale after 2 + max(2, 8) = 10 s without a trigger (its
-  // age at collection is ~2 s while it runs)
-  STALE_MIN_LATE_SECONDS: '8',
-  // Generous against a slow run on a busy machine: a run taking longer must not look absent.
-  HEARTBEAT_ABSENT_SECONDS: '20',
-  HEARTBEAT_LOOKBACK: '1h',
-  FRESHNESS: '20s',
-};
-
-const RUN_EVERY_MS = 1_500;
 const MAX_RUNS = 40;
 const RUNS_DEADLINE_MS = 75_000;
 const ABSENT_DEADLINE_MS = 60_000;
@@ -57,7 +39,7 @@ describe('alert rules live: real systemd 252 -> built CLI -> real VictoriaMetric
   before(async () => {
     assertBuilt();
     [sb, vm] = await Promise.all([bootSandbox(), startVictoria()]);
-    vmalert = await startShortVmalert(vm, SHORT);
+    vmalert = await startShortVmalert(vm, SHORT_WINDOWS);
   });
   after(async () => {
     await Promise.all([vmalert?.stop(), sb?.stop(), vm?.stop()]);

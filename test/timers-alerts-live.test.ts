@@ -16,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { bootSandbox, sandboxUnavailable, type Sandbox } from './harness/sandbox.ts';
 import { CLI, assertBuilt, skipReason } from './support/cli.ts';
 import { startVictoria, victoriaUnavailable, type Victoria, type Vmalert, type VmalertAlert } from './support/victoria.ts';
-import { describeAlerts, sleep, startShortVmalert } from './support/live-alerts.ts';
+import { RUN_EVERY_MS, SHORT_WINDOWS, describeAlerts, sleep, startShortVmalert } from './support/live-alerts.ts';
 
 const reason = skipReason(sandboxUnavailable() ?? victoriaUnavailable());
 
@@ -33,24 +33,17 @@ const EXTRA_UNITS: Record<string, string> = {
 };
 
 /**
- * Short windows for runs every ~1.5 s instead of every 30 s. The definitions stay: 2x the
+ * The live tests' short windows and the timer alerts' own. The definitions stay: 2x the
  * interval with a floor (10 s here, over the 4 s that 2x of a 2 s timer gives), next elapse
  * more than 60 s past.
  */
 const SHORT: Record<string, string> = {
-  FRESHNESS: '20s',
+  ...SHORT_WINDOWS,
   WILL_NOT_FIRE_FOR: '5s',
   JOB_FAILING_MIN_SECONDS: '10',
   JOB_FAILING_LOOKBACK: '1h',
-  RESTART_WINDOW: '30s',
-  FAILED_FOR: '5s',
-  MISSING_FOR: '5s',
-  STALE_MIN_LATE_SECONDS: '8',
-  HEARTBEAT_ABSENT_SECONDS: '20',
-  HEARTBEAT_LOOKBACK: '1h',
 };
 
-const RUN_EVERY_MS = 1_500;
 const MAX_RUNS = 50;
 const RUNS_DEADLINE_MS = 90_000;
 /** Runs after everything expected fired, so "nothing for hb-tick.timer" is judged on a while of data. */
