@@ -68,13 +68,19 @@ function checkSamePayload(n: number, env: (variant: Variant) => Record<string, s
   };
   const state = mkdtempSync(join(tmpdir(), 'hb-bench-check-'));
   try {
-    const common = (v: Variant): Record<string, string> => ({ ...env(v), SYSTEMD_HEARTBEAT_HOST: 'bench-check', SYSTEMD_HEARTBEAT_STATE_DIR: state });
+    const common = (v: Variant): Record<string, string> => ({
+      ...env(v),
+      SYSTEMD_HEARTBEAT_HOST: 'bench-check',
+      SYSTEMD_HEARTBEAT_STATE_DIR: state,
+    });
     const tick = new Map(read([...entry.tick, '--dry-run', '--format', 'json'], common('tick')).map((o) => [keyOf(o), o]));
     const floor = new Map(read([...entry.floor, '--print'], common('floor')).map((o) => [keyOf(o), o]));
     const missing = [...tick.keys()].filter((k) => !floor.has(k));
     const extra = [...floor.keys()].filter((k) => !tick.has(k));
     if (missing.length > 0 || extra.length > 0) {
-      throw new Error(`N=${n}: the floor's payload differs: missing ${missing.slice(0, 3).join(' ')}; extra ${extra.slice(0, 3).join(' ')}`);
+      throw new Error(
+        `N=${n}: the floor's payload differs: missing ${missing.slice(0, 3).join(' ')}; extra ${extra.slice(0, 3).join(' ')}`,
+      );
     }
     for (const [key, t] of tick) {
       const f = floor.get(key) as Observation;
@@ -88,7 +94,8 @@ function checkSamePayload(n: number, env: (variant: Variant) => Record<string, s
 }
 
 async function main(): Promise<void> {
-  if (victoriaUnavailable()) spawnSync('bash', [join(REPO, 'scripts/fetch-victoriametrics.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (victoriaUnavailable())
+    spawnSync('bash', [join(REPO, 'scripts/fetch-victoriametrics.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const unavailable = victoriaUnavailable();
   if (unavailable) throw new Error(unavailable);
   const work = mkdtempSync(join(tmpdir(), 'hb-bench-'));
@@ -164,9 +171,7 @@ async function main(): Promise<void> {
       }
       // Every variant's pushes arrived, as the same series.
       await vm.flush();
-      const counts = await Promise.all(
-        VARIANTS.map(async (v) => (await vm.series(`{host="bench-${v}-${n}"}`)).length),
-      );
+      const counts = await Promise.all(VARIANTS.map(async (v) => (await vm.series(`{host="bench-${v}-${n}"}`)).length));
       if (new Set(counts).size !== 1 || counts[0] === 0) {
         throw new Error(`N=${n}: VictoriaMetrics holds ${VARIANTS.map((v, i) => `${v} ${counts[i]}`).join(', ')} series`);
       }
@@ -202,7 +207,8 @@ async function main(): Promise<void> {
         `to the floor; node ${process.version}, ` +
         `${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
     );
-    for (const row of rows) console.log(row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  '));
+    for (const row of rows)
+      console.log(row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  '));
     // The aims of issue 8, as a reading aid: medians move with the machine's other work.
     const aims = { 10: { time: 1.25, rss: 1.15 }, 1000: { time: 1.5, rss: 1.5 } } as const;
     for (const row of rows.slice(1)) {
@@ -216,7 +222,8 @@ async function main(): Promise<void> {
       );
     }
     const odd = results.filter((r) => r.calls !== (results[0] as { calls: string }).calls);
-    if (odd.length > 0) throw new Error(`systemctl calls per run differ between variants: ${results.map((r) => `${r.variant}@${r.n}=${r.calls}`).join(' ')}`);
+    if (odd.length > 0)
+      throw new Error(`systemctl calls per run differ between variants: ${results.map((r) => `${r.variant}@${r.n}=${r.calls}`).join(' ')}`);
   } finally {
     runner.stop();
     await vm.stop();

@@ -174,7 +174,8 @@ function overview(): Array<Panel | RowPanel> {
     }),
     panel({
       title: 'Units not loaded',
-      description: 'Allowlisted units whose LoadState is not "loaded" (not-found, masked, bad-setting, error): a typo or a removed unit file.',
+      description:
+        'Allowlisted units whose LoadState is not "loaded" (not-found, masked, bad-setting, error): a typo or a removed unit file.',
       type: 'stat',
       gridPos: { x: 4, y, w: 4, h: 5 },
       targets: [target('A', `sum(1 - ${latest(sel(UNIT_LOADED.name, HOST), 'load_state')})`, 'not loaded', 'instant')],
@@ -214,12 +215,7 @@ function overview(): Array<Panel | RowPanel> {
       type: 'stat',
       gridPos: { x: 16, y, w: 8, h: 5 },
       targets: [
-        target(
-          'A',
-          `time() - max by (host) (last_over_time(${sel(HEARTBEAT_LAST_RUN.name, HOST)}[$__range]))`,
-          '{{host}}',
-          'instant',
-        ),
+        target('A', `time() - max by (host) (last_over_time(${sel(HEARTBEAT_LAST_RUN.name, HOST)}[$__range]))`, '{{host}}', 'instant'),
       ],
       fieldConfig: {
         defaults: { unit: 's', decimals: 0, thresholds: thresholds([null, 'green'], [90, 'orange'], [300, 'red']) },
@@ -279,7 +275,13 @@ function timersTable(y: number): Panel {
       target('E', byTimer(sel(TIMER_INTERVAL.name, HOST)), '', 'instant', 'table'),
       target('F', runs(HOST), '', 'instant', 'table'),
       // A job that never failed has no failed-result series: 0 from its success counter instead.
-      target('G', `${runs(`${HOST}, result!="success"`)} or sum by (host, unit) (0 * ${sel(TIMER_RUNS.name, HOST)})`, '', 'instant', 'table'),
+      target(
+        'G',
+        `${runs(`${HOST}, result!="success"`)} or sum by (host, unit) (0 * ${sel(TIMER_RUNS.name, HOST)})`,
+        '',
+        'instant',
+        'table',
+      ),
     ],
     fieldConfig: {
       defaults: { noValue: '-' },
@@ -359,7 +361,11 @@ function perUnit(y0: number): Array<Panel | RowPanel> {
       // lingering for 5 minutes beside the new one.
       targets: [target('A', `last_over_time(${sel(UNIT_ACTIVE.name, HOST_UNIT)}[$__interval])`, '{{host}} {{sub_state}}', 'range')],
       fieldConfig: {
-        defaults: { mappings: ACTIVE_MAPPING, color: { mode: 'thresholds' as FieldColorMode }, thresholds: thresholds([null, 'blue'], [1, 'green']) },
+        defaults: {
+          mappings: ACTIVE_MAPPING,
+          color: { mode: 'thresholds' as FieldColorMode },
+          thresholds: thresholds([null, 'blue'], [1, 'green']),
+        },
         overrides: [],
       },
       options: { showValue: 'auto', mergeValues: true, alignValue: 'left', rowHeight: 0.9, ...legendAndTooltip },
@@ -398,7 +404,10 @@ function perUnit(y0: number): Array<Panel | RowPanel> {
         target('A', sel(UNIT_RESTART_COUNT.name, HOST_UNIT), '{{host}} NRestarts', 'range'),
         target('B', sel(UNIT_STARTS.name, HOST_UNIT), '{{host}} starts seen', 'range'),
       ],
-      fieldConfig: { defaults: { unit: 'none', decimals: 0, min: 0, custom: { drawStyle: 'line', lineInterpolation: 'stepAfter', lineWidth: 2 } }, overrides: [] },
+      fieldConfig: {
+        defaults: { unit: 'none', decimals: 0, min: 0, custom: { drawStyle: 'line', lineInterpolation: 'stepAfter', lineWidth: 2 } },
+        overrides: [],
+      },
       options: legendAndTooltip,
     }),
     panel({
@@ -411,7 +420,10 @@ function perUnit(y0: number): Array<Panel | RowPanel> {
         target('A', `increase(${sel(UNIT_RESTART_COUNT.name, HOST_UNIT)}[$__interval])`, '{{host}} restarts', 'range'),
         target('B', `increase(${sel(UNIT_STARTS.name, HOST_UNIT)}[$__interval])`, '{{host}} starts', 'range'),
       ],
-      fieldConfig: { defaults: { unit: 'none', decimals: 0, min: 0, custom: { drawStyle: 'bars', fillOpacity: 60, lineWidth: 1 } }, overrides: [] },
+      fieldConfig: {
+        defaults: { unit: 'none', decimals: 0, min: 0, custom: { drawStyle: 'bars', fillOpacity: 60, lineWidth: 1 } },
+        overrides: [],
+      },
       options: legendAndTooltip,
     }),
     panel({
@@ -498,12 +510,7 @@ export function buildDashboard(): Dashboard {
           refresh: 1,
           options: [],
         },
-        queryVariable(
-          'host',
-          'Host',
-          `label_values(${HEARTBEAT_LAST_RUN.name}, host)`,
-          'Hosts that ran the exporter in the time range.',
-        ),
+        queryVariable('host', 'Host', `label_values(${HEARTBEAT_LAST_RUN.name}, host)`, 'Hosts that ran the exporter in the time range.'),
         queryVariable(
           'unit',
           'Unit',
@@ -518,7 +525,7 @@ export function buildDashboard(): Dashboard {
 
 /** The committed file's exact text: 2-space JSON and a final newline. */
 export function renderDashboardJson(): string {
-  return JSON.stringify(buildDashboard(), null, 2) + '\n';
+  return `${JSON.stringify(buildDashboard(), null, 2)}\n`;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

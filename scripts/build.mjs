@@ -157,7 +157,8 @@ function patchFiles(name, filter, expected, patch) {
         return { contents: text.replace(/^\/\/# sourceMappingURL=.*$/m, ''), loader: 'js' };
       });
       b.onEnd((result) => {
-        if (result.errors.length === 0 && patched !== expected) throw new Error(`build: ${name} patched ${patched} files, not ${expected}; see ${name} in scripts/build.mjs`);
+        if (result.errors.length === 0 && patched !== expected)
+          throw new Error(`build: ${name} patched ${patched} files, not ${expected}; see ${name} in scripts/build.mjs`);
       });
     },
   };
@@ -165,8 +166,8 @@ function patchFiles(name, filter, expected, patch) {
 
 /** A path below node_modules/@opentelemetry/<package>/build/esm/, as a filter. */
 function otelFile(pkgPath) {
-  const escape = (part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`[\\\\/]@opentelemetry[\\\\/]${pkgPath.split('/').map(escape).join('[\\\\/]')}$`);
+  const escapeRegExp = (part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`[\\\\/]@opentelemetry[\\\\/]${pkgPath.split('/').map(escapeRegExp).join('[\\\\/]')}$`);
 }
 
 /**
@@ -180,20 +181,25 @@ function otelFile(pkgPath) {
 function namedBuiltinImports() {
   const namespaceImport = /^import \* as (\w+) from '(fs|path)';$/gm;
   const require = createRequire(import.meta.url);
-  return patchFiles('namedBuiltinImports', otelFile('otlp-exporter-base/build/esm/configuration/otlp-node-http-env-configuration.js'), 1, (text, path) => {
-    let found = 0;
-    const patched = text.replace(namespaceImport, (_, ns, module) => {
-      found++;
-      const members = [...new Set([...text.matchAll(new RegExp(`\\b${ns}\\.(\\w+)\\(`, 'g'))].map((m) => m[1]))];
-      const missing = members.filter((m) => typeof require(module)[m] !== 'function');
-      if (members.length === 0 || missing.length > 0) {
-        throw new Error(`build: ${path}: ${ns} (${module}) is used as ${members.join(', ') || 'nothing'}; see namedBuiltinImports()`);
-      }
-      return `import { ${members.join(', ')} } from '${module}';\nconst ${ns} = { ${members.join(', ')} };`;
-    });
-    if (found !== 2) throw new Error(`build: ${path}: ${found} of the 2 namespace imports found; see namedBuiltinImports()`);
-    return patched;
-  });
+  return patchFiles(
+    'namedBuiltinImports',
+    otelFile('otlp-exporter-base/build/esm/configuration/otlp-node-http-env-configuration.js'),
+    1,
+    (text, path) => {
+      let found = 0;
+      const patched = text.replace(namespaceImport, (_, ns, module) => {
+        found++;
+        const members = [...new Set([...text.matchAll(new RegExp(`\\b${ns}\\.(\\w+)\\(`, 'g'))].map((m) => m[1]))];
+        const missing = members.filter((m) => typeof require(module)[m] !== 'function');
+        if (members.length === 0 || missing.length > 0) {
+          throw new Error(`build: ${path}: ${ns} (${module}) is used as ${members.join(', ') || 'nothing'}; see namedBuiltinImports()`);
+        }
+        return `import { ${members.join(', ')} } from '${module}';\nconst ${ns} = { ${members.join(', ')} };`;
+      });
+      if (found !== 2) throw new Error(`build: ${path}: ${found} of the 2 namespace imports found; see namedBuiltinImports()`);
+      return patched;
+    },
+  );
 }
 
 /**
@@ -238,7 +244,8 @@ function nativeProtobufStrings() {
   const replace = (text, path, head, end, replacement) => {
     const start = text.indexOf(head);
     const stop = start < 0 ? -1 : text.indexOf(end, start);
-    if (start < 0 || stop < 0) throw new Error(`build: ${head} not found in ${path}; the exporter's code changed, see nativeProtobufStrings()`);
+    if (start < 0 || stop < 0)
+      throw new Error(`build: ${head} not found in ${path}; the exporter's code changed, see nativeProtobufStrings()`);
     return text.slice(0, start) + replacement + text.slice(stop + end.length);
   };
   const writer = otelFile('otlp-transformer/build/esm/common/protobuf/protobuf-writer.js');
@@ -259,7 +266,20 @@ function checkWriteString(esmPath) {
   const cjsPath = esmPath.replace(/([\\/]build[\\/])esm([\\/])/, '$1src$2');
   const { ProtobufWriter } = createRequire(import.meta.url)(cjsPath);
   const Patched = new Function('Base', `return class extends Base { ${WRITE_STRING} }`)(ProtobufWriter);
-  const strings = ['', 'a', 'host', 'hb-00001-ok.service', 'é', 'ünït', '日本語', '\u{1F600}', '\ud800', 'a\udc00b', '\udbff\udfff', 'x'.repeat(300)];
+  const strings = [
+    '',
+    'a',
+    'host',
+    'hb-00001-ok.service',
+    'é',
+    'ünït',
+    '日本語',
+    '\u{1F600}',
+    '\ud800',
+    'a\udc00b',
+    '\udbff\udfff',
+    'x'.repeat(300),
+  ];
   let seed = 1;
   for (let i = 0; i < 500; i++) {
     let text = '';
@@ -277,7 +297,7 @@ function checkWriteString(esmPath) {
     patched.writeString(text);
   }
   if (Buffer.compare(Buffer.from(original.finish()), Buffer.from(patched.finish())) !== 0) {
-    throw new Error('build: the patched ProtobufWriter.writeString writes other bytes than the package\'s');
+    throw new Error("build: the patched ProtobufWriter.writeString writes other bytes than the package's");
   }
 }
 
@@ -294,19 +314,22 @@ async function warmUp() {
     writeFileSync(join(dir, 'show.txt'), strip(readFileSync(join(fixtures, 'show-props-all-timestamp-unix.txt'), 'utf8')));
     writeFileSync(
       join(dir, 'journal.json'),
-      JSON.stringify({
+      `${JSON.stringify({
         __CURSOR: 's=0;i=1',
         __REALTIME_TIMESTAMP: '1795369394000000',
         MESSAGE_ID: '7ad2d189f7e94e70a38c781354912448',
         UNIT: 'hb-oneshot.service',
-      }) + '\n',
+      })}\n`,
     );
     const fake = (name, body) => {
       writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`);
       chmodSync(join(dir, name), 0o755);
       return join(dir, name);
     };
-    const systemctl = fake('systemctl', `case "$*" in *list-units*) exec cat '${dir}/list-units.json' ;; *) exec cat '${dir}/show.txt' ;; esac`);
+    const systemctl = fake(
+      'systemctl',
+      `case "$*" in *list-units*) exec cat '${dir}/list-units.json' ;; *) exec cat '${dir}/show.txt' ;; esac`,
+    );
     const journalctl = fake('journalctl', `exec cat '${dir}/journal.json'`);
     // An empty config file of its own: a config on the building host must not change the tick.
     writeFileSync(join(dir, 'config.json'), '{}');

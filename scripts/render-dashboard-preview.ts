@@ -11,8 +11,22 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PUSH_GAP_MS, pushHistory, runDashboardQuery, type History, type QueriedSeries, type QueryRange } from '../test/support/dashboard-data.ts';
-import { extractQueries, queryVariables, resolveVariables, timeVariables, type ExtractedQuery, type VariableState } from '../test/support/grafana.ts';
+import {
+  PUSH_GAP_MS,
+  pushHistory,
+  runDashboardQuery,
+  type History,
+  type QueriedSeries,
+  type QueryRange,
+} from '../test/support/dashboard-data.ts';
+import {
+  extractQueries,
+  queryVariables,
+  resolveVariables,
+  timeVariables,
+  type ExtractedQuery,
+  type VariableState,
+} from '../test/support/grafana.ts';
 import { startVictoria, type Victoria } from '../test/support/victoria.ts';
 import { DASHBOARD_PATH } from './build-dashboard.ts';
 import { Canvas, hex, type Rgb } from './preview/canvas.ts';
@@ -49,7 +63,7 @@ export async function collectPreview(vm: Victoria, history: History): Promise<Pr
   const queries = extractQueries(dashboard);
   const range: QueryRange = { fromMs: history.fromMs - 2000, toMs: history.toMs + 1000, scrapeIntervalMs: PUSH_GAP_MS };
   const all = await resolveVariables(queryVariables(dashboard), (m) => vm.series(m, range.fromMs, range.toMs));
-  const pick = (name: string, values: string[]): VariableState => ({ multi: true, includeAll: true, values });
+  const pick = (_name: string, values: string[]): VariableState => ({ multi: true, includeAll: true, values });
   const oneHost = { ...all, host: pick('host', [SHOWN_HOST]) };
   const run = (title: string, vars: Record<string, VariableState>, refId = 'A'): Promise<QueriedSeries[]> =>
     runDashboardQuery(vm, findQuery(queries, title, refId), vars, range);
@@ -184,7 +198,8 @@ function statTile(c: Canvas, x: number, y: number, w: number, h: number, title: 
     const worst = Math.max(...values);
     c.rect(x, y, w, h, worst >= 300 ? RED : worst >= 90 ? ORANGE : GREEN);
     c.text(x + 10, y + 8, title, BG, 2);
-    series.forEach((s, i) => c.text(x + 12, y + 40 + i * 30, `${s.metric.host}: ${Math.round(s.values[0] as number)} s`, BG, 3));
+    for (const [i, s] of series.entries())
+      c.text(x + 12, y + 40 + i * 30, `${s.metric.host}: ${Math.round(s.values[0] as number)} s`, BG, 3);
     return;
   }
   const v = values[0] ?? NaN;
@@ -229,8 +244,10 @@ export function drawPreview(d: PreviewData): Canvas {
   const tH = 72 + Math.max(1, rows.length) * 24;
   panelBox(c, M, tY, W - 2 * M, tH, 'Failed units now (with Result)');
   const cols = [M + 14, M + 300, M + 700];
-  ['Host', 'Unit', 'Result'].forEach((h, i) => c.text(cols[i] as number, tY + 36, h, DIM, 2));
-  rows.forEach((r, ri) => r.forEach((cell, i) => c.text(cols[i] as number, tY + 60 + ri * 24, cell, i === 2 ? RED : TEXT, 2)));
+  for (const [i, h] of ['Host', 'Unit', 'Result'].entries()) c.text(cols[i] as number, tY + 36, h, DIM, 2);
+  for (const [ri, r] of rows.entries()) {
+    for (const [i, cell] of r.entries()) c.text(cols[i] as number, tY + 60 + ri * 24, cell, i === 2 ? RED : TEXT, 2);
+  }
   if (rows.length === 0) c.text(cols[0] as number, tY + 60, 'no failed units', DIM, 2);
 
   // The repeated per-unit row, merged over all units of one host.
@@ -238,7 +255,9 @@ export function drawPreview(d: PreviewData): Canvas {
   c.text(M, rY, `Per-unit rows (one per selected unit in Grafana; here all units of host ${SHOWN_HOST} together)`, TEXT, 2);
 
   // State and sub-state: one lane per series.
-  const lanes = [...d.states].sort((a, b) => `${a.metric.unit} ${a.metric.sub_state}`.localeCompare(`${b.metric.unit} ${b.metric.sub_state}`));
+  const lanes = [...d.states].sort((a, b) =>
+    `${a.metric.unit} ${a.metric.sub_state}`.localeCompare(`${b.metric.unit} ${b.metric.sub_state}`),
+  );
   const laneH = 24;
   const sY = rY + 24;
   const sH = 44 + lanes.length * laneH + 40;
@@ -258,7 +277,12 @@ export function drawPreview(d: PreviewData): Canvas {
     while (j < s.timestamps.length) {
       const v = s.values[j] as number;
       let k = j;
-      while (k + 1 < s.timestamps.length && s.values[k + 1] === v && (s.timestamps[k + 1] as number) - (s.timestamps[k] as number) <= stepMs) k++;
+      while (
+        k + 1 < s.timestamps.length &&
+        s.values[k + 1] === v &&
+        (s.timestamps[k + 1] as number) - (s.timestamps[k] as number) <= stepMs
+      )
+        k++;
       if (Number.isFinite(v)) {
         const x0 = x(s.timestamps[j] as number);
         c.rect(x0, y, Math.max(2, x((s.timestamps[k] as number) + stepMs) - x0 - 1), laneH - 4, v >= 1 ? GREEN : BLUE);
@@ -267,7 +291,16 @@ export function drawPreview(d: PreviewData): Canvas {
     }
   });
   timeTicks(c, lx, sY + 40 + lanes.length * laneH + 2, lw, d.fromMs, d.toMs);
-  legend(c, lx + lw - 330, sY + 8, [['active', GREEN], ['inactive', BLUE]], 330);
+  legend(
+    c,
+    lx + lw - 330,
+    sY + 8,
+    [
+      ['active', GREEN],
+      ['inactive', BLUE],
+    ],
+    330,
+  );
 
   // Restart count and seconds since active, side by side.
   const cY = sY + sH + 12;
@@ -275,12 +308,18 @@ export function drawPreview(d: PreviewData): Canvas {
   const halfW = (W - 2 * M - gap) / 2;
   panelBox(c, M, cY, halfW, cH, 'Restart count');
   const restarts = [...d.restarts].sort((a, b) => (a.metric.unit ?? '').localeCompare(b.metric.unit ?? ''));
-  const colorOf = (unit: string | undefined): Rgb => PALETTE[Math.max(0, restarts.findIndex((s) => s.metric.unit === unit)) % PALETTE.length] as Rgb;
+  const colorOf = (unit: string | undefined): Rgb =>
+    PALETTE[
+      Math.max(
+        0,
+        restarts.findIndex((s) => s.metric.unit === unit),
+      ) % PALETTE.length
+    ] as Rgb;
   const rMax = niceMax(Math.max(...[...restarts, ...d.starts].flatMap((s) => s.values.filter(Number.isFinite))));
   const rPlot: Plot = { x: M + 60, y: cY + 40, w: halfW - 80, h: cH - 140, fromMs: d.fromMs, toMs: d.toMs, max: rMax };
   axes(c, rPlot, '');
-  d.starts.forEach((s) => drawSeries(c, rPlot, s, colorOf(s.metric.unit), true, [8, 6]));
-  restarts.forEach((s) => drawSeries(c, rPlot, s, colorOf(s.metric.unit), true));
+  for (const s of d.starts) drawSeries(c, rPlot, s, colorOf(s.metric.unit), true, [8, 6]);
+  for (const s of restarts) drawSeries(c, rPlot, s, colorOf(s.metric.unit), true);
   c.text(M + 12, cY + cH - 26, 'solid: NRestarts   dashed: starts seen', DIM, 2);
   legend(
     c,
@@ -293,10 +332,18 @@ export function drawPreview(d: PreviewData): Canvas {
   const aX = M + halfW + gap;
   panelBox(c, aX, cY, halfW, cH, `Seconds since active: ${d.age.unit}`);
   const ageValues = [...d.age.value, ...d.age.threshold].flatMap((s) => s.values.filter(Number.isFinite));
-  const aPlot: Plot = { x: aX + 60, y: cY + 40, w: halfW - 80, h: cH - 140, fromMs: d.fromMs, toMs: d.toMs, max: niceMax(Math.max(...ageValues)) };
+  const aPlot: Plot = {
+    x: aX + 60,
+    y: cY + 40,
+    w: halfW - 80,
+    h: cH - 140,
+    fromMs: d.fromMs,
+    toMs: d.toMs,
+    max: niceMax(Math.max(...ageValues)),
+  };
   axes(c, aPlot, 's');
-  d.age.threshold.forEach((s) => drawSeries(c, aPlot, s, RED, false, [10, 8]));
-  d.age.value.forEach((s) => drawSeries(c, aPlot, s, BLUE, false));
+  for (const s of d.age.threshold) drawSeries(c, aPlot, s, RED, false, [10, 8]);
+  for (const s of d.age.value) drawSeries(c, aPlot, s, BLUE, false);
   legend(
     c,
     aX + 12,

@@ -19,7 +19,8 @@ import { startVictoria, type Victoria } from '../test/support/victoria.ts';
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 async function main(): Promise<number> {
-  const configured = process.env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT ||
+  const configured =
+    process.env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT ||
     (process.env.OTEL_EXPORTER_OTLP_ENDPOINT && `${process.env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/metrics`);
   let vm: Victoria | undefined;
   let sandbox: Sandbox | undefined;
@@ -38,21 +39,30 @@ async function main(): Promise<number> {
     if (existsSync('/run/systemd/system')) {
       const units = process.env.SYSTEMD_HEARTBEAT_UNITS ?? '*.timer,*.service';
       say(`systemd is PID 1 here: watching this host's ${units} (set SYSTEMD_HEARTBEAT_UNITS to choose)`);
-      result = await runCli([...base, '-u', units], { SYSTEMD_HEARTBEAT_STATE_DIR: state, ...pass('XDG_RUNTIME_DIR', 'DBUS_SYSTEM_BUS_ADDRESS') });
+      result = await runCli([...base, '-u', units], {
+        SYSTEMD_HEARTBEAT_STATE_DIR: state,
+        ...pass('XDG_RUNTIME_DIR', 'DBUS_SYSTEM_BUS_ADDRESS'),
+      });
     } else if (sandboxUnavailable() === undefined) {
-      say('PID 1 is not systemd here: running the exporter inside the project\'s isolated real systemd 252');
+      say("PID 1 is not systemd here: running the exporter inside the project's isolated real systemd 252");
       say('(test/harness: own mount/PID/cgroup namespaces, overlay root, only the hb-* fixture units)');
       sandbox = await bootSandbox();
       await new Promise((r) => setTimeout(r, 2500)); // let the crash loop and the 2 s timer run a little
       const units = ['hb-*.service', 'hb-*.timer', 'hb-missing.service', 'hb-masked.service'].flatMap((u) => ['-u', u]);
-      const exec = await sandbox.exec([process.execPath, CLI, ...base, ...units], { env: { SYSTEMD_HEARTBEAT_STATE_DIR: '/var/tmp/heartbeat' }, timeoutMs: 20_000 });
+      const exec = await sandbox.exec([process.execPath, CLI, ...base, ...units], {
+        env: { SYSTEMD_HEARTBEAT_STATE_DIR: '/var/tmp/heartbeat' },
+        timeoutMs: 20_000,
+      });
       result = exec;
     } else {
       say(`PID 1 is not systemd here and the isolated systemd cannot run (${sandboxUnavailable()}):`);
       say('replaying recorded real systemd 252 output (test/fixtures/seed-252) through the real CLI instead');
       const fixture = (name: string): string => readFileSync(join(REPO, 'test/fixtures/seed-252', name), 'utf8');
       replay = createReplay({ listUnits: fixture('list-units-all-output-json.txt'), show: fixture('show-props-all-timestamp-unix.txt') });
-      result = await runCli([...base, '-u', 'hb-*.service', '-u', 'hb-*.timer'], { SYSTEMD_HEARTBEAT_SYSTEMCTL: replay.systemctl, SYSTEMD_HEARTBEAT_STATE_DIR: state });
+      result = await runCli([...base, '-u', 'hb-*.service', '-u', 'hb-*.timer'], {
+        SYSTEMD_HEARTBEAT_SYSTEMCTL: replay.systemctl,
+        SYSTEMD_HEARTBEAT_STATE_DIR: state,
+      });
     }
     if (result.stderr.trim() !== '') say(result.stderr.trimEnd());
     say(`exporter exit code ${result.code}`);
@@ -66,7 +76,10 @@ async function main(): Promise<number> {
     const rows = samples
       .map((s) => {
         const { __name__: name = '', host: _h, ...labels } = s.metric;
-        const text = Object.entries(labels).sort().map(([k, v]) => `${k}=${v}`).join(' ');
+        const text = Object.entries(labels)
+          .sort()
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ');
         return [name, Number.isInteger(s.value) ? String(s.value) : s.value.toFixed(3), text] as const;
       })
       .sort((a, b) => (a[0] + a[2]).localeCompare(b[0] + b[2]));

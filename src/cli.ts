@@ -4,9 +4,11 @@
  */
 import { readFileIfExists } from './read-file.ts';
 import { hostname } from 'node:os';
-import { resolveConfig, type FlagValues, type Scope } from './config.ts';
+import type { CommandContext } from './commands/context.ts';
+import { resolveConfig, type FlagValues } from './config.ts';
+import { parseFlags, scopeOf, type FlagSpec } from './args.ts';
 import { EXIT, HeartbeatError, describeError, usageError } from './errors.ts';
-import { createLog, type Log } from './log.ts';
+import { createLog } from './log.ts';
 import { listUnits, runOnce, type OutputFormat, type RunDeps } from './commands/run.ts';
 import { installCommand, uninstallCommand } from './commands/install.ts';
 import { summaryCommand } from './commands/summary.ts';
@@ -45,14 +47,6 @@ Options:
 Exit codes: 0 ok, 1 collection or push failed (a partial collection is still pushed),
 2 usage or configuration error. See README.md for the environment variables.`;
 
-/** What a command with its own flags gets from the top level: no direct process access. */
-export interface CommandContext {
-  readonly env: NodeJS.ProcessEnv;
-  readonly log: Log;
-  /** Writes one chunk of text to stdout (add the newline yourself). */
-  readonly stdout: (text: string) => void;
-}
-
 /**
  * Commands that parse their own flags, each in src/commands/<name>.ts. argv is what follows
  * the command name. Register each with one line here and one line in USAGE.
@@ -70,79 +64,46 @@ export interface ParsedArgs {
   readonly format: OutputFormat;
 }
 
-const VALUE_FLAGS: Record<string, keyof FlagValues | 'format'> = {
-  '--config': 'config',
-  '--unit': 'units',
-  '-u': 'units',
-  '--host': 'host',
-  '--endpoint': 'endpoint',
-  '--header': 'headers',
-  '--timeout': 'timeout',
-  '--state-dir': 'stateDir',
-  '--format': 'format',
+const RUN_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  '--config': { kind: 'value' },
+  '--unit': { kind: 'list', aliases: ['-u'] },
+  '--host': { kind: 'value' },
+  '--endpoint': { kind: 'value' },
+  '--header': { kind: 'list' },
+  '--timeout': { kind: 'value' },
+  '--state-dir': { kind: 'value' },
+  '--format': { kind: 'value' },
+  '--user': { kind: 'switch' },
+  '--system': { kind: 'switch' },
+  '--dry-run': { kind: 'switch' },
+  '--help': { kind: 'switch', aliases: ['-h'] },
+  '--version': { kind: 'switch' },
 };
 
-export function parseArgs(argv: readonly string[]): ParsedArgs {
-  let command: ParsedArgs['command'] | undefined;
-  const flags: { -readonly [K in keyof FlagValues]: FlagValues[K] } = {};
-  const units: string[] = [];
-  const headers: string[] = [];
-  let dryRun = false;
-  let format: OutputFormat = 'table';
-  let scope: Scope | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const target = VALUE_FLAGS[name];
-    if (target) {
-      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined) throw usageError(`${name} needs a value`);
-      if (target === 'units') units.push(value);
-      else if (target === 'headers') headers.push(value);
-      else if (target === 'format') {
-        if (value !== 'table' && value !== 'json') throw usageError(`--format: ${JSON.stringify(value)} must be table or json`);
-        format = value;
-      } else flags[target] = value as never;
-      continue;
-    }
-    if (eq > 0) throw usageError(`${name} takes no value`);
-    switch (arg) {
-      case '--user':
-      case '--system': {
-        const s = arg === '--user' ? 'user' : 'system';
-        if (scope && scope !== s) throw usageError('--user and --system exclude each other');
-        scope = s;
-        break;
-      }
-      case '--dry-run':
-        dryRun = true;
-        break;
-      case '-h':
-      case '--help':
-        command = 'help';
-        break;
-      case '--version':
-        command = 'version';
-        break;
-      case 'run':
-      case 'list':
-      case 'help':
-        if (command && command !== 'help' && command !== 'version') throw usageError(`unexpected argument ${JSON.stringify(arg)}`);
-        command ??= arg;
-        break;
-      default:
-        throw usageError(
-          arg.startsWith('-') ? `unknown option ${arg} (see --help)` : `unknown command ${JSON.stringify(arg)} (see --help)`,
-        );
-    }
-  }
-  if (units.length > 0) flags.units = units;
-  if (headers.length > 0) flags.headers = headers;
-  if (scope) flags.scope = scope;
-  return { command: command ?? 'run', flags, dryRun, format };
-}
+const COMMANDS = ['run', 'list', 'help'] as const;
 
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const parsed = parseFlags(argv, RUN_FLAGS, { positionals: COMMANDS, positionalName: 'command', help: '--help' });
+  const [first, second] = parsed.positionals;
+  if (second !== undefined && first !== 'help') throw usageError(`unexpected argument ${JSON.stringify(second)}`);
+  const format = parsed.values.get('--format') ?? 'table';
+  if (format !== 'table' && format !== 'json') throw usageError(`--format: ${JSON.stringify(format)} must be table or json`);
+  const flags: { -readonly [K in keyof FlagValues]: FlagValues[K] } = {};
+  const { values, lists } = parsed;
+  if (values.has('--config')) flags.config = values.get('--config');
+  if (values.has('--host')) flags.host = values.get('--host');
+  if (values.has('--endpoint')) flags.endpoint = values.get('--endpoint');
+  if (values.has('--timeout')) flags.timeout = values.get('--timeout');
+  if (values.has('--state-dir')) flags.stateDir = values.get('--state-dir');
+  if (lists.has('--unit')) flags.units = lists.get('--unit');
+  if (lists.has('--header')) flags.headers = lists.get('--header');
+  const scope = scopeOf(parsed);
+  if (scope) flags.scope = scope;
+  const switched = (name: string): boolean => parsed.switches.includes(name);
+  const command =
+    switched('--help') || first === 'help' ? 'help' : switched('--version') ? 'version' : ((first ?? 'run') as 'run' | 'list');
+  return { command, flags, dryRun: parsed.switches.includes('--dry-run'), format };
+}
 
 function readClock(): { monotonic: number; realtime: number } {
   // hrtime is CLOCK_MONOTONIC on Linux, the clock of systemd's *TimestampMonotonic.
@@ -158,7 +119,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     }
     const args = parseArgs(argv);
     if (args.command === 'help') {
-      process.stdout.write(USAGE + '\n');
+      process.stdout.write(`${USAGE}\n`);
       return EXIT.ok;
     }
     if (args.command === 'version') {
@@ -178,7 +139,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       ...(config.scope === 'system' ? { journal: createJournalctl({ timeoutMs: () => remainingMs() - pushReserve, env }) } : {}),
       readClock,
       log,
-      print: (text) => process.stdout.write(text + '\n'),
+      print: (text) => process.stdout.write(`${text}\n`),
       remainingMs,
     };
     // The last line of defence for the time bound: whatever hangs, the run ends.

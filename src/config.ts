@@ -2,9 +2,11 @@
  * Configuration: defaults < config file < environment < flags. Pure apart from the injected
  * file reader; every error names the field and exits with EXIT.usage.
  */
+import { parseDuration } from './duration.ts';
 import { usageError } from './errors.ts';
-
-export type Scope = 'system' | 'user';
+import { DEFAULT_SPOOL_LIMITS } from './export/spool.ts';
+import type { Scope } from './systemd/systemctl.ts';
+import { parseHttpUrl } from './url.ts';
 
 export interface Config {
   /** Unit names and globs (`k3s.service`, `game-*.service`). */
@@ -55,9 +57,6 @@ const FILE_KEYS = {
   spoolMaxBytes: 'positive number of bytes',
 } as const;
 
-export const DEFAULT_SPOOL_MAX_AGE_SECONDS = 24 * 3600;
-export const DEFAULT_SPOOL_MAX_BYTES = 50 * 1024 * 1024;
-
 export interface ConfigSources {
   readonly flags: FlagValues;
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -67,7 +66,8 @@ export interface ConfigSources {
   readonly readFile: (path: string) => string | undefined;
 }
 
-interface Partial {
+/** What one source (file, environment, credentials, flags) sets; undefined = not set there. */
+interface Layer {
   units?: readonly string[];
   scope?: Scope;
   host?: string;
@@ -92,41 +92,18 @@ function positive(value: unknown, field: string, what: string): number {
  * `\x2d`) plus the glob characters `*?[]`, ending in a unit type. Whitespace, control
  * characters and anything else are refused; `--` before the names keeps a leading dash safe.
  */
-const UNIT_PATTERN =
-  /^[A-Za-z0-9:_.\\@*?[\]-]{1,255}\.(service|socket|target|device|mount|automount|swap|timer|path|slice|scope|\*)$/;
+const UNIT_PATTERN = /^[A-Za-z0-9:_.\\@*?[\]-]{1,255}\.(service|socket|target|device|mount|automount|swap|timer|path|slice|scope|\*)$/;
 
 export function validateUnitPattern(name: string, field: string): string {
   if (!UNIT_PATTERN.test(name)) {
-    throw usageError(
-      `${field}: ${JSON.stringify(name)} is not a unit name or glob (expected e.g. k3s.service or game-*.service)`,
-    );
+    throw usageError(`${field}: ${JSON.stringify(name)} is not a unit name or glob (expected e.g. k3s.service or game-*.service)`);
   }
   return name;
 }
 
 export function validateEndpoint(url: string, field: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw usageError(`${field}: ${JSON.stringify(url)} is not a URL (expected e.g. ${DEFAULT_ENDPOINT})`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw usageError(`${field}: ${redactUrl(url)} must be http:// or https://`);
-  }
+  parseHttpUrl(url, field, DEFAULT_ENDPOINT);
   return url;
-}
-
-/** The URL with any user:password removed, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString();
-  } catch {
-    return '<invalid URL>';
-  }
 }
 
 function parseScope(value: string, field: string): Scope {
@@ -134,15 +111,12 @@ function parseScope(value: string, field: string): Scope {
   throw usageError(`${field}: ${JSON.stringify(value)} must be "system" or "user"`);
 }
 
-/** "5", "5s", "2500ms" -> milliseconds; bounded so a run always ends well within the 30 s period. */
-export function parseTimeout(value: string, field: string, bareUnit: 's' | 'ms' = 's'): number {
-  const m = /^(\d+(?:\.\d+)?)(s|ms)?$/.exec(value.trim());
-  const unit = m?.[2] ?? bareUnit;
-  const ms = m ? Number(m[1]) * (unit === 's' ? 1000 : 1) : NaN;
-  if (!(ms >= 100 && ms <= 25_000)) {
-    throw usageError(`${field}: ${JSON.stringify(value)} must be a duration between 100ms and 25s (e.g. 5s)`);
-  }
-  return ms;
+/** The run's bound, in milliseconds: well within the 30 s period. */
+export const TIMEOUT_BOUNDS = { minMs: 100, maxMs: 25_000 } as const;
+
+/** "5", "5s", "2500ms" -> milliseconds (a bare number is seconds, or `bare`). */
+export function parseTimeout(value: string, field: string, bare: 's' | 'ms' = 's'): number {
+  return parseDuration(value, { field, ...TIMEOUT_BOUNDS, bare });
 }
 
 /** The state directory by default: systemd's StateDirectory= for the unit, XDG for a user. */
@@ -187,7 +161,7 @@ function validateHeaderName(key: string, field: string): void {
   if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) throw usageError(`${field}: ${JSON.stringify(key)} is not a header name`);
 }
 
-function fromFile(text: string, path: string): Partial {
+function fromFile(text: string, path: string): Layer {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -197,7 +171,7 @@ function fromFile(text: string, path: string): Partial {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw usageError(`config ${path}: expected a JSON object with keys ${Object.keys(FILE_KEYS).join(', ')}`);
   }
-  const out: Partial = {};
+  const out: Layer = {};
   for (const [key, value] of Object.entries(parsed)) {
     const field = `config ${path}: "${key}"`;
     switch (key) {
@@ -251,8 +225,8 @@ function fromFile(text: string, path: string): Partial {
   return out;
 }
 
-function fromEnv(env: ConfigSources['env']): Partial {
-  const out: Partial = {};
+function fromEnv(env: ConfigSources['env']): Layer {
+  const out: Layer = {};
   const units = env.SYSTEMD_HEARTBEAT_UNITS;
   if (units !== undefined && units.trim() !== '') {
     out.units = splitList(units).map((u) => validateUnitPattern(u, 'SYSTEMD_HEARTBEAT_UNITS'));
@@ -264,7 +238,7 @@ function fromEnv(env: ConfigSources['env']): Partial {
     out.endpoint = validateEndpoint(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT');
   } else if (env.OTEL_EXPORTER_OTLP_ENDPOINT) {
     const base = validateEndpoint(env.OTEL_EXPORTER_OTLP_ENDPOINT, 'OTEL_EXPORTER_OTLP_ENDPOINT');
-    out.endpoint = base.replace(/\/+$/, '') + '/v1/metrics';
+    out.endpoint = `${base.replace(/\/+$/, '')}/v1/metrics`;
   }
   const headers = {
     ...parseHeaderList(env.OTEL_EXPORTER_OTLP_HEADERS ?? '', 'OTEL_EXPORTER_OTLP_HEADERS'),
@@ -279,7 +253,11 @@ function fromEnv(env: ConfigSources['env']): Partial {
     out.stateDir = validateStateDir(systemdState, 'STATE_DIRECTORY');
   }
   if (env.SYSTEMD_HEARTBEAT_SPOOL_MAX_AGE_SECONDS) {
-    out.spoolMaxAgeSeconds = positive(env.SYSTEMD_HEARTBEAT_SPOOL_MAX_AGE_SECONDS, 'SYSTEMD_HEARTBEAT_SPOOL_MAX_AGE_SECONDS', FILE_KEYS.spoolMaxAgeSeconds);
+    out.spoolMaxAgeSeconds = positive(
+      env.SYSTEMD_HEARTBEAT_SPOOL_MAX_AGE_SECONDS,
+      'SYSTEMD_HEARTBEAT_SPOOL_MAX_AGE_SECONDS',
+      FILE_KEYS.spoolMaxAgeSeconds,
+    );
   }
   if (env.SYSTEMD_HEARTBEAT_SPOOL_MAX_BYTES) {
     out.spoolMaxBytes = positive(env.SYSTEMD_HEARTBEAT_SPOOL_MAX_BYTES, 'SYSTEMD_HEARTBEAT_SPOOL_MAX_BYTES', FILE_KEYS.spoolMaxBytes);
@@ -292,8 +270,8 @@ function fromEnv(env: ConfigSources['env']): Partial {
   return out;
 }
 
-function fromFlags(flags: FlagValues): Partial {
-  const out: Partial = {};
+function fromFlags(flags: FlagValues): Layer {
+  const out: Layer = {};
   if (flags.units) {
     if (flags.units.some((u) => splitList(u).length === 0)) {
       throw usageError('--unit: an empty value is not a unit name or glob (expected e.g. k3s.service)');
@@ -315,7 +293,7 @@ function fromFlags(flags: FlagValues): Partial {
 }
 
 /** A bearer token from systemd credentials ($CREDENTIALS_DIRECTORY/otlp-token), never logged. */
-function fromCredentials(sources: ConfigSources): Partial {
+function fromCredentials(sources: ConfigSources): Layer {
   const dir = sources.env.CREDENTIALS_DIRECTORY;
   if (!dir) return {};
   const token = sources.readFile(`${dir}/${TOKEN_CREDENTIAL}`)?.trim();
@@ -329,7 +307,7 @@ export function resolveConfig(sources: ConfigSources): Config {
   if (text === undefined && explicitPath !== undefined) {
     throw usageError(`config ${path}: no such file (given by ${sources.flags.config ? '--config' : 'SYSTEMD_HEARTBEAT_CONFIG'})`);
   }
-  const layers: Partial[] = [
+  const layers: Layer[] = [
     text === undefined ? {} : fromFile(text, path),
     fromEnv(sources.env),
     fromCredentials(sources),
@@ -342,8 +320,8 @@ export function resolveConfig(sources: ConfigSources): Config {
   let timeoutMs = DEFAULT_TIMEOUT_MS;
   const headers: Record<string, string> = {};
   let stateDir: string | undefined;
-  let spoolMaxAgeSeconds = DEFAULT_SPOOL_MAX_AGE_SECONDS;
-  let spoolMaxBytes = DEFAULT_SPOOL_MAX_BYTES;
+  let spoolMaxAgeSeconds = DEFAULT_SPOOL_LIMITS.maxAgeSeconds;
+  let spoolMaxBytes = DEFAULT_SPOOL_LIMITS.maxBytes;
   for (const layer of layers) {
     spoolMaxAgeSeconds = layer.spoolMaxAgeSeconds ?? spoolMaxAgeSeconds;
     spoolMaxBytes = layer.spoolMaxBytes ?? spoolMaxBytes;

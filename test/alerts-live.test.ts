@@ -30,7 +30,6 @@ const RUNS_DEADLINE_MS = 75_000;
 const ABSENT_DEADLINE_MS = 60_000;
 const MIN_RUNS = 8;
 
-
 describe('alert rules live: real systemd 252 -> built CLI -> real VictoriaMetrics -> real vmalert', { skip: reason }, () => {
   let sb: Sandbox | undefined;
   let vm: Victoria | undefined;
@@ -51,7 +50,17 @@ describe('alert rules live: real systemd 252 -> built CLI -> real VictoriaMetric
     const alerting = vmalert as Vmalert;
     const runExporter = async (): Promise<void> => {
       const r = await box.exec(
-        [process.execPath, CLI, '--host', HOST, '--state-dir', '/tmp/hb-alerts-live-state', '--endpoint', victoria.otlpUrl, ...ALLOWLIST.flatMap((u) => ['--unit', u])],
+        [
+          process.execPath,
+          CLI,
+          '--host',
+          HOST,
+          '--state-dir',
+          '/tmp/hb-alerts-live-state',
+          '--endpoint',
+          victoria.otlpUrl,
+          ...ALLOWLIST.flatMap((u) => ['--unit', u]),
+        ],
         { timeoutMs: 30_000 },
       );
       assert.equal(r.code, 0, `exporter exited ${r.code}: ${r.stderr}`);
@@ -79,39 +88,56 @@ describe('alert rules live: real systemd 252 -> built CLI -> real VictoriaMetric
       alerts = await alerting.alerts();
       // Every evaluation along the way: no alert (pending or firing) names a healthy unit, and
       // the host is never reported absent while it pushes.
-      const wrong = alerts.filter((a) => HEALTHY.includes(a.labels['unit'] ?? '') || a.name === 'SystemdHeartbeatAbsent' || a.name === 'SystemdMassRestart');
+      const wrong = alerts.filter(
+        (a) => HEALTHY.includes(a.labels['unit'] ?? '') || a.name === 'SystemdHeartbeatAbsent' || a.name === 'SystemdMassRestart',
+      );
       assert.deepEqual(wrong, [], `after run ${runs}, alerts that must not exist:\n${describeAlerts(wrong)}`);
       if (settledAt === undefined && wanted(alerts)) settledAt = runs;
       if (settledAt !== undefined && runs >= Math.max(MIN_RUNS, settledAt + 4)) break;
       await sleep(Math.max(0, RUN_EVERY_MS - (Date.now() - tick)));
     }
     t.diagnostic(`${runs} exporter runs in ${Date.now() - started} ms; the expected alerts all fired after run ${String(settledAt)}`);
-    assert.ok(settledAt !== undefined, `after ${runs} runs in ${Date.now() - started} ms the expected alerts did not all fire; vmalert has:\n${describeAlerts(alerts)}`);
+    assert.ok(
+      settledAt !== undefined,
+      `after ${runs} runs in ${Date.now() - started} ms the expected alerts did not all fire; vmalert has:\n${describeAlerts(alerts)}`,
+    );
 
     const loop = firing(alerts, 'SystemdUnitRestartLoop');
-    assert.deepEqual(loop.map((a) => a.labels['unit']), ['hb-crashloop.service'], 'RestartLoop fires for the crash loop only (not for hb-oneshot.service, which its timer starts on every run)');
+    assert.deepEqual(
+      loop.map((a) => a.labels['unit']),
+      ['hb-crashloop.service'],
+      'RestartLoop fires for the crash loop only (not for hb-oneshot.service, which its timer starts on every run)',
+    );
     const [loopAlert] = loop;
     assert.equal(loopAlert?.labels['host'], HOST);
     assert.equal(loopAlert?.labels['severity'], 'critical');
     assert.equal(loopAlert?.annotations['runbook_url'], 'RUNBOOK.md#systemdunitrestartloop');
-    assert.match(loopAlert?.annotations['description'] ?? '', /^hb-crashloop\.service on live restarted \d+ times in the last 30s \(more than 3\)/);
+    assert.match(
+      loopAlert?.annotations['description'] ?? '',
+      /^hb-crashloop\.service on live restarted \d+ times in the last 30s \(more than 3\)/,
+    );
 
     const failed = firing(alerts, 'SystemdUnitFailed');
-    assert.deepEqual(failed.map((a) => a.labels['unit']), ['hb-failed.service']);
+    assert.deepEqual(
+      failed.map((a) => a.labels['unit']),
+      ['hb-failed.service'],
+    );
     assert.equal(failed[0]?.labels['result'], 'exit-code');
     assert.equal(failed[0]?.labels['severity'], 'critical', 'allowlisted');
     assert.equal(failed[0]?.annotations['runbook_url'], 'RUNBOOK.md#systemdunitfailed');
 
     const missing = firing(alerts, 'SystemdUnitMissing');
-    assert.deepEqual(
-      missing.map((a) => `${a.labels['unit']}:${a.labels['load_state']}`).sort(),
-      ['hb-masked.service:masked', 'hb-missing.service:not-found'],
-    );
+    assert.deepEqual(missing.map((a) => `${a.labels['unit']}:${a.labels['load_state']}`).sort(), [
+      'hb-masked.service:masked',
+      'hb-missing.service:not-found',
+    ]);
     assert.deepEqual(firing(alerts, 'SystemdTimerStale'), [], 'the 2 s timer triggers on time; the 2099 timer does not repeat');
 
     // The quiet oneshot is a real test of the rule: its timer starts it on every run, so its
     // starts counter climbs past the threshold; only its clean exits keep it out of the loop alert.
-    const oneshotStarts = await victoria.query(`increase_prometheus(systemd_unit_starts_total{host="${HOST}",unit="hb-oneshot.service"}[30s])`);
+    const oneshotStarts = await victoria.query(
+      `increase_prometheus(systemd_unit_starts_total{host="${HOST}",unit="hb-oneshot.service"}[30s])`,
+    );
     assert.ok((oneshotStarts[0]?.value ?? 0) > 3, `hb-oneshot.service starts in 30s: ${JSON.stringify(oneshotStarts)}`);
 
     // The restart-loop alert is about the unit systemd really restarts: NRestarts is climbing.
@@ -136,10 +162,17 @@ describe('alert rules live: real systemd 252 -> built CLI -> real VictoriaMetric
       await sleep(Math.max(0, RUN_EVERY_MS - (Date.now() - tick)));
     }
     t.diagnostic(`SystemdTimerStale fired ${Date.now() - staleStarted} ms after hb-tick.timer was stopped`);
-    assert.deepEqual(stale.map((a) => a.labels['unit']), ['hb-tick.timer'], `vmalert has:\n${describeAlerts(alerts)}`);
+    assert.deepEqual(
+      stale.map((a) => a.labels['unit']),
+      ['hb-tick.timer'],
+      `vmalert has:\n${describeAlerts(alerts)}`,
+    );
     assert.equal(stale[0]?.labels['severity'], 'warning');
     assert.equal(stale[0]?.annotations['runbook_url'], 'RUNBOOK.md#systemdtimerstale');
-    assert.match(stale[0]?.annotations['description'] ?? '', /^hb-tick\.timer on live last triggered .+ ago, more than 2x its own interval/);
+    assert.match(
+      stale[0]?.annotations['description'] ?? '',
+      /^hb-tick\.timer on live last triggered .+ ago, more than 2x its own interval/,
+    );
 
     // Phase 3: the runs stop. Every series of the host ages out, and the dead-man's switch fires.
     const stoppedAt = Date.now();
@@ -151,7 +184,11 @@ describe('alert rules live: real systemd 252 -> built CLI -> real VictoriaMetric
       await sleep(500);
     }
     t.diagnostic(`SystemdHeartbeatAbsent fired ${Date.now() - stoppedAt} ms after the last run`);
-    assert.equal(absent.length, 1, `SystemdHeartbeatAbsent did not fire within ${ABSENT_DEADLINE_MS} ms of the last run; vmalert has:\n${describeAlerts(alerts)}`);
+    assert.equal(
+      absent.length,
+      1,
+      `SystemdHeartbeatAbsent did not fire within ${ABSENT_DEADLINE_MS} ms of the last run; vmalert has:\n${describeAlerts(alerts)}`,
+    );
     assert.equal(absent[0]?.labels['host'], HOST);
     assert.equal(absent[0]?.labels['severity'], 'critical');
     assert.equal(absent[0]?.annotations['runbook_url'], 'RUNBOOK.md#systemdheartbeatabsent');

@@ -13,15 +13,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { fileURLToPath } from 'node:url';
 import { METRIC_NAMES } from '../src/metrics/definitions.ts';
-import {
-  parseTunables,
-  RULES_PATH,
-  renderRuleFile,
-  renderRules,
-  TEMPLATE_PATH,
-} from '../scripts/render-alert-rules.ts';
+import { parseTunables, RULES_PATH, renderRuleFile, renderRules, TEMPLATE_PATH } from '../scripts/render-alert-rules.ts';
 import { skipReason } from './support/cli.ts';
 import { runVmalertTool, victoriaUnavailable, VM_BIN_DIR } from './support/victoria.ts';
 
@@ -33,8 +28,7 @@ const README = fileURLToPath(new URL('../README.md', import.meta.url));
 const vmSkip = skipReason(victoriaUnavailable());
 
 // ---------------------------------------------------------------------------------------------
-// A reader for the rule file's own shape (groups > rules > alert/expr/labels/annotations). Not a
-// general YAML parser: it knows the layout the template uses, and fails loudly on anything else.
+// The rule file, read with a YAML parser: groups > rules > alert/expr/labels/annotations.
 
 interface AlertRule {
   readonly group: string;
@@ -44,67 +38,25 @@ interface AlertRule {
   readonly annotations: Record<string, string>;
 }
 
-function unquote(value: string): string {
-  const v = value.trim();
-  if (v.startsWith("'") && v.endsWith("'")) return v.slice(1, -1).replace(/''/g, "'");
-  if (v.startsWith('"') && v.endsWith('"')) return JSON.parse(v) as string;
-  return v;
-}
-
-/** The value at `lines[i]` ("key: value", or a |- / >- block below it); returns it and the next line index. */
-function readValue(lines: readonly string[], i: number, indent: number): [string, number] {
-  const line = lines[i] as string;
-  const raw = line.slice(line.indexOf(':') + 1).trim();
-  if (raw !== '|-' && raw !== '>-' && raw !== '|' && raw !== '>') return [unquote(raw), i + 1];
-  const block: string[] = [];
-  let j = i + 1;
-  for (; j < lines.length; j++) {
-    const next = lines[j] as string;
-    if (next.trim() !== '' && next.search(/\S/) <= indent) break;
-    block.push(next.trim());
-  }
-  return [raw.startsWith('|') ? block.join('\n') : block.join(' ').replace(/\s+/g, ' ').trim(), j];
+interface RuleFile {
+  groups: Array<{ name: string; rules: Array<Partial<AlertRule> & { record?: string }> }>;
 }
 
 function parseRuleFile(text: string): AlertRule[] {
-  const lines = text.split('\n').filter((l) => !l.trimStart().startsWith('#'));
-  const rules: AlertRule[] = [];
-  let group = '';
-  let current: { alert: string; expr: string; labels: Record<string, string>; annotations: Record<string, string> } | undefined;
-  let section: 'labels' | 'annotations' | undefined;
-  const flush = (): void => {
-    if (current) rules.push({ group, ...current });
-    current = undefined;
-  };
-  for (let i = 0; i < lines.length; ) {
-    const line = lines[i] as string;
-    const indent = line.search(/\S/);
-    let m: RegExpExecArray | null;
-    if ((m = /^ {2}- name: (.+)$/.exec(line))) {
-      flush();
-      group = unquote(m[1] as string);
-      i++;
-    } else if ((m = /^ {6}- alert: (.+)$/.exec(line))) {
-      flush();
-      current = { alert: unquote(m[1] as string), expr: '', labels: {}, annotations: {} };
-      section = undefined;
-      i++;
-    } else if (current && /^ {8}expr:/.test(line)) {
-      [current.expr, i] = readValue(lines, i, 8);
-    } else if (current && /^ {8}(labels|annotations):\s*$/.test(line)) {
-      section = line.trim().startsWith('labels') ? 'labels' : 'annotations';
-      i++;
-    } else if (current && section && indent === 10 && (m = /^ {10}([a-z_]+):/.exec(line))) {
-      const [value, next] = readValue(lines, i, 10);
-      current[section][m[1] as string] = value;
-      i = next;
-    } else {
-      if (current && indent === 8) section = undefined;
-      i++;
-    }
-  }
-  flush();
-  return rules;
+  const file = parseYaml(text) as RuleFile;
+  return file.groups.flatMap((group) =>
+    group.rules
+      .filter((rule) => rule.alert !== undefined)
+      .map((rule) => ({
+        group: group.name,
+        alert: rule.alert as string,
+        expr: String(rule.expr ?? '')
+          .replace(/\s+/g, ' ')
+          .trim(),
+        labels: Object.fromEntries(Object.entries(rule.labels ?? {}).map(([k, v]) => [k, String(v)])),
+        annotations: Object.fromEntries(Object.entries(rule.annotations ?? {}).map(([k, v]) => [k, String(v).trimEnd()])),
+      })),
+  );
 }
 
 const PROMQL_WORDS = new Set(['by', 'on', 'and', 'or', 'unless', 'without', 'ignoring', 'group_left', 'group_right', 'bool', 'offset']);
@@ -130,7 +82,8 @@ function metricNamesIn(expr: string): Set<string> {
 function annotationQueries(annotations: Record<string, string>): string[] {
   const queries: string[] = [];
   for (const text of Object.values(annotations)) {
-    for (const m of text.matchAll(/printf\s+"((?:[^"\\]|\\.)*)"[^}]*\|\s*query/g)) queries.push(JSON.parse(`"${m[1] as string}"`) as string);
+    for (const m of text.matchAll(/printf\s+"((?:[^"\\]|\\.)*)"[^}]*\|\s*query/g))
+      queries.push(JSON.parse(`"${m[1] as string}"`) as string);
   }
   return queries;
 }
@@ -187,14 +140,21 @@ test('rendering substitutes tunables everywhere and refuses unknown or malformed
   const tunables = parseTunables(template);
   // The documented knobs (issue 5); later alerts may add more.
   for (const name of ['RESTART_WINDOW', 'RESTART_THRESHOLD', 'FAILED_FOR', 'STALE_FACTOR', 'HEARTBEAT_ABSENT_SECONDS', 'RUNBOOK_URL']) {
-    assert.ok(tunables.some((t) => t.name === name), `the template declares ${name}`);
+    assert.ok(
+      tunables.some((t) => t.name === name),
+      `the template declares ${name}`,
+    );
   }
   assert.deepEqual(
-    tunables.filter((t) => ['RESTART_WINDOW', 'RESTART_THRESHOLD', 'STALE_FACTOR'].includes(t.name)).map((t) => `${t.name}=${t.defaultValue}:${t.kind}`),
+    tunables
+      .filter((t) => ['RESTART_WINDOW', 'RESTART_THRESHOLD', 'STALE_FACTOR'].includes(t.name))
+      .map((t) => `${t.name}=${t.defaultValue}:${t.kind}`),
     ['RESTART_WINDOW=5m:duration', 'RESTART_THRESHOLD=3:number', 'STALE_FACTOR=2:number'],
     'the seed spec: more than 3 restarts in 5 minutes; stale after 2x the interval',
   );
-  const tuned = parseRuleFile(renderRules(template, { FAILED_FOR: '17s', RESTART_THRESHOLD: '42', RUNBOOK_URL: 'https://runbooks.test/RUNBOOK.md' }));
+  const tuned = parseRuleFile(
+    renderRules(template, { FAILED_FOR: '17s', RESTART_THRESHOLD: '42', RUNBOOK_URL: 'https://runbooks.test/RUNBOOK.md' }),
+  );
   const loop = tuned.find((r) => r.alert === 'SystemdUnitRestartLoop');
   assert.match(loop?.expr ?? '', /\) > 42$/);
   assert.match(loop?.annotations['description'] ?? '', /more than 42\)/);
@@ -236,10 +196,10 @@ test('every metric the rules query is defined in src/metrics/definitions.ts', ()
   ]) {
     assert.ok(used.has(name), `the rules use ${name}`);
   }
-  assert.deepEqual([...metricNamesIn('max by (host, unit) (label_set(increase_prometheus(a_total{x="y"}[5m]), "c", "d") or b) > 3')].sort(), [
-    'a_total',
-    'b',
-  ]);
+  assert.deepEqual(
+    [...metricNamesIn('max by (host, unit) (label_set(increase_prometheus(a_total{x="y"}[5m]), "c", "d") or b) > 3')].sort(),
+    ['a_total', 'b'],
+  );
 });
 
 test('every runbook_url points at a RUNBOOK.md section, and every alert has one', () => {
@@ -271,7 +231,10 @@ test('README documents every tunable with its default', () => {
   const end = readme.indexOf('\n## ', start + 1);
   const section = readme.slice(start, end < 0 ? undefined : end);
   for (const t of parseTunables(readFileSync(TEMPLATE_PATH, 'utf8'))) {
-    assert.ok(section.includes(`\`${t.name}\` | \`${t.defaultValue}\``), `README Alerts table has | \`${t.name}\` | \`${t.defaultValue}\` |`);
+    assert.ok(
+      section.includes(`\`${t.name}\` | \`${t.defaultValue}\``),
+      `README Alerts table has | \`${t.name}\` | \`${t.defaultValue}\` |`,
+    );
   }
   for (const name of alertNames) assert.ok(section.includes(name), `README Alerts section names ${name}`);
 });
@@ -286,19 +249,22 @@ interface AlertCheck {
   readonly runbookExpected: boolean;
 }
 
+interface TestFile {
+  tests: Array<{
+    name: string;
+    alert_rule_test?: Array<{ alertname: string; exp_alerts?: Array<{ exp_annotations?: Record<string, string> }> }>;
+  }>;
+}
+
 function parseTestFile(text: string): AlertCheck[] {
-  const checks: AlertCheck[] = [];
-  const groups = text.split(/^ {2}- name: /m).slice(1);
-  for (const group of groups) {
-    const testName = group.slice(0, group.indexOf('\n')).trim();
-    for (const item of group.split(/^ {6}- eval_time: /m).slice(1)) {
-      const alertname = /^\s+alertname: (\S+)$/m.exec(item)?.[1];
-      assert.ok(alertname, `test "${testName}" has an alertname per check`);
-      const fires = !/^\s+exp_alerts: \[\]\s*$/m.test(item);
-      checks.push({ testName, alertname, fires, runbookExpected: !fires || /runbook_url: /.test(item) });
-    }
-  }
-  return checks;
+  const file = parseYaml(text) as TestFile;
+  return file.tests.flatMap((t) =>
+    (t.alert_rule_test ?? []).map((check) => {
+      const fires = (check.exp_alerts ?? []).length > 0;
+      const runbooks = (check.exp_alerts ?? []).every((a) => a.exp_annotations?.runbook_url !== undefined);
+      return { testName: t.name, alertname: check.alertname, fires, runbookExpected: !fires || runbooks };
+    }),
+  );
 }
 
 const testFiles = readdirSync(TESTS_DIR)
@@ -334,7 +300,7 @@ test('vmalert-tool unittest fails on a wrong expectation (the check can fail)', 
   const dir = mkdtempSync(join(tmpdir(), 'alerts-neg-'));
   try {
     const wrong = readFileSync(join(TESTS_DIR, 'restart-loop.yml'), 'utf8')
-      .replace("rule_files:\n  - ../systemd-heartbeat.rules.yml", `rule_files:\n  - ${RULES_PATH}`)
+      .replace('rule_files:\n  - ../systemd-heartbeat.rules.yml', `rule_files:\n  - ${RULES_PATH}`)
       .replace('restarted 9 times', 'restarted 8 times');
     assert.ok(wrong.includes('restarted 8 times') && wrong.includes(RULES_PATH));
     writeFileSync(join(dir, 'wrong.yml'), wrong);

@@ -57,7 +57,11 @@ test('precedence: defaults < file < env < flags', () => {
   assert.equal(resolve({ files }).host, 'file-host');
   assert.equal(resolve({ files }).timeoutMs, 3000);
   assert.equal(resolve({ files }).configPath, DEFAULT_CONFIG_PATH);
-  const env = { SYSTEMD_HEARTBEAT_UNITS: 'b.service, game-*.service', SYSTEMD_HEARTBEAT_HOST: 'env-host', OTEL_EXPORTER_OTLP_TIMEOUT: '2000' };
+  const env = {
+    SYSTEMD_HEARTBEAT_UNITS: 'b.service, game-*.service',
+    SYSTEMD_HEARTBEAT_HOST: 'env-host',
+    OTEL_EXPORTER_OTLP_TIMEOUT: '2000',
+  };
   assert.deepEqual(resolve({ files, env }).units, ['b.service', 'game-*.service']);
   assert.equal(resolve({ files, env }).host, 'env-host');
   assert.equal(resolve({ files, env }).timeoutMs, 2000, 'OTEL timeouts are milliseconds');
@@ -71,12 +75,20 @@ test('precedence: defaults < file < env < flags', () => {
 });
 
 test('endpoints: the signal variable as is, the generic one as a base', () => {
-  assert.equal(resolve({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://vm:8428/opentelemetry/' } }).endpoint, 'http://vm:8428/opentelemetry/v1/metrics');
   assert.equal(
-    resolve({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a/x', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'https://vm/opentelemetry/v1/metrics' } }).endpoint,
+    resolve({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://vm:8428/opentelemetry/' } }).endpoint,
+    'http://vm:8428/opentelemetry/v1/metrics',
+  );
+  assert.equal(
+    resolve({
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a/x', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'https://vm/opentelemetry/v1/metrics' },
+    }).endpoint,
     'https://vm/opentelemetry/v1/metrics',
   );
-  assert.equal(resolve({ flags: { endpoint: 'http://127.0.0.1:9/x' }, env: { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://a/b' } }).endpoint, 'http://127.0.0.1:9/x');
+  assert.equal(
+    resolve({ flags: { endpoint: 'http://127.0.0.1:9/x' }, env: { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://a/b' } }).endpoint,
+    'http://127.0.0.1:9/x',
+  );
   assertUsage(() => resolve({ flags: { endpoint: 'vm:8428' } }), /--endpoint: .* must be http/);
   assertUsage(() => resolve({ flags: { endpoint: 'not a url' } }), /--endpoint: "not a url" is not a URL/);
   assertUsage(() => resolve({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://x' } }), /OTEL_EXPORTER_OTLP_ENDPOINT/);
@@ -100,7 +112,7 @@ test('config file errors name the field', () => {
   assertUsage(() => file('{"units": "a.service"}'), /"units" must be an array/);
   assertUsage(() => file('{"units": [1]}'), /"units" must be an array/);
   assertUsage(() => file('{"timeoutSeconds": "5"}'), /"timeoutSeconds" must be a number/);
-  assertUsage(() => file('{"timeoutSeconds": 60}'), /"timeoutSeconds": "60" must be a duration between 100ms and 25s/);
+  assertUsage(() => file('{"timeoutSeconds": 60}'), /"timeoutSeconds": "60" must be a duration from 100ms to 25s/);
   assertUsage(() => file('{"scope": "root"}'), /"scope": "root" must be "system" or "user"/);
   assertUsage(() => file('{"headers": {"a": 1}}'), /"headers".a must be a string/);
   assertUsage(() => resolve({ flags: { config: '/missing.json' } }), /no such file \(given by --config\)/);
@@ -108,7 +120,16 @@ test('config file errors name the field', () => {
 });
 
 test('unit names: systemd spellings and globs pass, anything else is refused', () => {
-  const ok = ['k3s.service', 'game-*.service', 'coily-*.timer', 'hb-inst@a\\x2db.service', '-.mount', 'getty@tty1.service', 'foo-[ab].socket', '*.timer'];
+  const ok = [
+    'k3s.service',
+    'game-*.service',
+    'coily-*.timer',
+    'hb-inst@a\\x2db.service',
+    '-.mount',
+    'getty@tty1.service',
+    'foo-[ab].socket',
+    '*.timer',
+  ];
   assert.deepEqual(resolve({ flags: { units: ok } }).units, ok);
   for (const bad of ['k3s', 'has space.service', 'semi;colon.service', 'new\nline.service', '', '$(rm).service', 'x.unknowntype']) {
     assertUsage(() => resolve({ flags: { units: [bad] } }), /--unit: .* is not a unit name or glob/);

@@ -26,7 +26,7 @@ import {
   type ExtractedQuery,
   type VariableState,
 } from './support/grafana.ts';
-import { startVictoria, victoriaUnavailable, type Labels, type Victoria } from './support/victoria.ts';
+import { startVictoria, victoriaUnavailable, type Victoria } from './support/victoria.ts';
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -48,7 +48,9 @@ describe('dashboard JSON', () => {
   test('has the shape Grafana 10-12 imports: uid, schemaVersion, grid, panels, targets', () => {
     assert.equal(dashboard.uid, DASHBOARD_UID);
     assert.equal(typeof dashboard.title, 'string');
-    assert.ok(Number.isInteger(dashboard.schemaVersion) && (dashboard.schemaVersion as number) >= 36 && (dashboard.schemaVersion as number) <= 41);
+    assert.ok(
+      Number.isInteger(dashboard.schemaVersion) && (dashboard.schemaVersion as number) >= 36 && (dashboard.schemaVersion as number) <= 41,
+    );
     assert.equal(dashboard.id ?? null, null, 'no instance-specific numeric id');
     const panels = dashboard.panels as Json[];
     assert.ok(Array.isArray(panels) && panels.length > 0);
@@ -60,7 +62,10 @@ describe('dashboard JSON', () => {
       ids.add(p.id as number);
       const g = p.gridPos as Record<string, number>;
       for (const k of ['x', 'y', 'w', 'h']) assert.ok(Number.isInteger(g[k]) && (g[k] as number) >= 0, `${String(p.title)}: gridPos.${k}`);
-      assert.ok((g.x as number) + (g.w as number) <= 24 && (g.w as number) > 0 && (g.h as number) > 0, `${String(p.title)} fits the 24-column grid`);
+      assert.ok(
+        (g.x as number) + (g.w as number) <= 24 && (g.w as number) > 0 && (g.h as number) > 0,
+        `${String(p.title)} fits the 24-column grid`,
+      );
       for (let x = g.x as number; x < (g.x as number) + (g.w as number); x++) {
         for (let y = g.y as number; y < (g.y as number) + (g.h as number); y++) {
           assert.ok(!cells.has(`${x},${y}`), `${String(p.title)} overlaps another panel at ${x},${y}`);
@@ -71,7 +76,11 @@ describe('dashboard JSON', () => {
       if (p.type === 'row') {
         assert.equal(p.collapsed, false);
         assert.deepEqual(p.panels, [], 'an expanded row keeps its panels at the top level');
-        if (p.repeat !== undefined) assert.ok(variables.some((v) => v.name === p.repeat && v.multi === true), 'a row repeats over a multi-value variable');
+        if (p.repeat !== undefined)
+          assert.ok(
+            variables.some((v) => v.name === p.repeat && v.multi === true),
+            'a row repeats over a multi-value variable',
+          );
         continue;
       }
       const targets = p.targets as Json[];
@@ -119,7 +128,10 @@ describe('dashboard JSON', () => {
       assert.deepEqual(v?.datasource, DS_REF, name);
       assert.ok(parseLabelValues(String(v?.query)), `${name} is a label_values() query`);
     }
-    assert.ok(queries.some((q) => q.repeat === 'unit'), 'a row repeats per unit');
+    assert.ok(
+      queries.some((q) => q.repeat === 'unit'),
+      'a row repeats per unit',
+    );
   });
 
   test('every metric and label a query uses is defined in src/metrics/definitions.ts', () => {
@@ -165,14 +177,36 @@ describe('dashboard JSON', () => {
 
   test('panels the issue asks for are there', () => {
     const titles = new Set(queries.map((q) => q.panelTitle));
-    for (const t of ['Failed units now', 'Units not loaded', 'Restarts in range', 'Stale timers', 'Exporter heartbeat age', 'Failed units now (with Result)', 'Timers']) {
+    for (const t of [
+      'Failed units now',
+      'Units not loaded',
+      'Restarts in range',
+      'Stale timers',
+      'Exporter heartbeat age',
+      'Failed units now (with Result)',
+      'Timers',
+    ]) {
       assert.ok(titles.has(t), t);
-      assert.ok(queries.some((q) => q.panelTitle === t && q.repeat === undefined), `${t} is in the overview`);
+      assert.ok(
+        queries.some((q) => q.panelTitle === t && q.repeat === undefined),
+        `${t} is in the overview`,
+      );
     }
-    for (const t of ['State and sub-state', 'Seconds since active', 'Restart count (NRestarts) and starts', 'Restarts per interval', 'Last exit status, Result, LoadState']) {
-      assert.ok(queries.some((q) => q.panelTitle === t && q.repeat === 'unit'), `${t} is in the per-unit row`);
+    for (const t of [
+      'State and sub-state',
+      'Seconds since active',
+      'Restart count (NRestarts) and starts',
+      'Restarts per interval',
+      'Last exit status, Result, LoadState',
+    ]) {
+      assert.ok(
+        queries.some((q) => q.panelTitle === t && q.repeat === 'unit'),
+        `${t} is in the per-unit row`,
+      );
     }
-    const threshold = queries.find((q) => q.panelTitle === 'Seconds since active' && q.target.expr.includes('systemd_timer_interval_seconds'));
+    const threshold = queries.find(
+      (q) => q.panelTitle === 'Seconds since active' && q.target.expr.includes('systemd_timer_interval_seconds'),
+    );
     assert.match(threshold?.target.expr ?? '', /^2 \* /, "the timer's 2x-interval threshold is drawn");
   });
 });
@@ -229,7 +263,12 @@ describe('dashboard queries against a real VictoriaMetrics fed by the real expor
   });
 
   async function run(q: ExtractedQuery, overrides: Record<string, VariableState> = {}): Promise<QueriedSeries[]> {
-    const series = await runDashboardQuery(vm, q, { ...vars, ...overrides }, { fromMs, toMs: evalMs, scrapeIntervalMs: TEST_SCRAPE_INTERVAL_MS });
+    const series = await runDashboardQuery(
+      vm,
+      q,
+      { ...vars, ...overrides },
+      { fromMs, toMs: evalMs, scrapeIntervalMs: TEST_SCRAPE_INTERVAL_MS },
+    );
     for (const s of series) assert.doesNotMatch(s.expr, /\$/, `nothing left uninterpolated in ${s.expr}`);
     return series;
   }
@@ -254,7 +293,10 @@ describe('dashboard queries against a real VictoriaMetrics fed by the real expor
       }
       const series = await run(q);
       assert.ok(series.length > 0, `${q.panelTitle} ${q.target.refId}: ${q.target.expr} returned no series`);
-      assert.ok(series.some((s) => s.values.some((v) => Number.isFinite(v))), `${q.panelTitle} ${q.target.refId}: only NaN`);
+      assert.ok(
+        series.some((s) => s.values.some((v) => Number.isFinite(v))),
+        `${q.panelTitle} ${q.target.refId}: only NaN`,
+      );
     }
   });
 
@@ -264,7 +306,10 @@ describe('dashboard queries against a real VictoriaMetrics fed by the real expor
     for (const q of row.filter((r) => !r.target.expr.includes('systemd_timer_'))) {
       const series = await run(q, service);
       assert.ok(series.length > 0, `${q.panelTitle} ${q.target.refId} for hb-crashloop.service`);
-      assert.ok(series.every((s) => s.metric.unit === undefined || s.metric.unit === 'hb-crashloop.service'), 'only that unit');
+      assert.ok(
+        series.every((s) => s.metric.unit === undefined || s.metric.unit === 'hb-crashloop.service'),
+        'only that unit',
+      );
     }
     const timer = only('unit', 'hb-tick.timer');
     for (const q of row.filter((r) => r.panelTitle === 'Seconds since active' || r.panelTitle === 'State and sub-state')) {
@@ -288,10 +333,10 @@ describe('dashboard queries against a real VictoriaMetrics fed by the real expor
     // VictoriaMetrics' increase() counts a series born in the window from 0: 7, not 3.
     assert.equal(last((await value('Restarts in range'))[0]), 7);
     const table = await value('Failed units now (with Result)');
-    assert.deepEqual(
-      table.map((s) => `${s.metric.host} ${s.metric.unit} ${s.metric.result}`).sort(),
-      ['edge-1 hb-failed.service exit-code', 'kai-server hb-failed.service exit-code'],
-    );
+    assert.deepEqual(table.map((s) => `${s.metric.host} ${s.metric.unit} ${s.metric.result}`).sort(), [
+      'edge-1 hb-failed.service exit-code',
+      'kai-server hb-failed.service exit-code',
+    ]);
     const ages = await value('Exporter heartbeat age');
     assert.deepEqual(ages.map((s) => s.metric.host).sort(), Object.keys(HOSTS).sort());
     for (const s of ages) assert.ok((last(s) ?? Infinity) < 120, `${s.metric.host} pushed recently`);
@@ -306,7 +351,10 @@ describe('dashboard queries against a real VictoriaMetrics fed by the real expor
       [['kai-server exit=1'], ['kai-server exit-code=0'], ['kai-server loaded=1']],
     );
     const notLoaded = await Promise.all(status.map((q) => run(q, only('unit', 'does-not-exist.service'))));
-    assert.deepEqual(notLoaded.map((series) => series.map((s) => `${s.metric.load_state}=${s.values[0]}`)), [[], [], ['not-found=0']]);
+    assert.deepEqual(
+      notLoaded.map((series) => series.map((s) => `${s.metric.load_state}=${s.values[0]}`)),
+      [[], [], ['not-found=0']],
+    );
     const counts = await value('Restart count (NRestarts) and starts', only('unit', 'hb-crashloop.service'));
     const seen = counts.flatMap((s) => s.values);
     assert.equal(Math.min(...seen), 4);
@@ -339,7 +387,11 @@ describe('dashboard queries against a real VictoriaMetrics fed by the real expor
     for (const v of Object.values(success)) assert.ok(Number(v) >= history.fromMs - 5000 && Number(v) <= history.toMs, `last success ${v}`);
     // Step 2's run failed; the newest push shows the last run's result only: success.
     assert.deepEqual(await column('D'), { 'edge-1 hb-tick.timer': 'success1', 'kai-server hb-tick.timer': 'success1' });
-    assert.deepEqual(await column('E'), { 'edge-1 hb-tick.timer': '2', 'kai-server hb-tick.timer': '2' }, 'the calendar timer does not repeat');
+    assert.deepEqual(
+      await column('E'),
+      { 'edge-1 hb-tick.timer': '2', 'kai-server hb-tick.timer': '2' },
+      'the calendar timer does not repeat',
+    );
     // JOB_RUNS_BY_STEP: 4 successes and 1 exit-code, each read once from its step's journal.
     assert.deepEqual(await column('F'), { 'edge-1 hb-tick.timer': '5', 'kai-server hb-tick.timer': '5', 'kai-server hb-stale.timer': '0' });
     assert.deepEqual(await column('G'), { 'edge-1 hb-tick.timer': '1', 'kai-server hb-tick.timer': '1', 'kai-server hb-stale.timer': '0' });
@@ -352,6 +404,10 @@ describe('dashboard queries against a real VictoriaMetrics fed by the real expor
     assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
     assert.equal(png.toString('ascii', 12, 16), 'IHDR');
     const committed = readFileSync(new URL('../dashboards/preview.png', import.meta.url));
-    assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [committed.readUInt32BE(16), committed.readUInt32BE(20)], 'same size as the committed picture');
+    assert.deepEqual(
+      [png.readUInt32BE(16), png.readUInt32BE(20)],
+      [committed.readUInt32BE(16), committed.readUInt32BE(20)],
+      'same size as the committed picture',
+    );
   });
 });

@@ -16,7 +16,8 @@ const END = '<!-- metrics-table:end -->';
 export function renderMetricsTable(): string {
   const esc = (s: string): string => s.replace(/\|/g, '\\|');
   const rows = METRICS.map(
-    (m) => `| \`${m.name}\` | ${m.type} | ${esc(m.unit)} | ${m.labels.map((l) => `\`${l}\``).join(', ')} | ${esc(m.source)} | ${esc(m.help)} |`,
+    (m) =>
+      `| \`${m.name}\` | ${m.type} | ${esc(m.unit)} | ${m.labels.map((l) => `\`${l}\``).join(', ')} | ${esc(m.source)} | ${esc(m.help)} |`,
   );
   return ['| name | type | unit | labels | source | meaning |', '|---|---|---|---|---|---|', ...rows].join('\n');
 }
@@ -29,7 +30,7 @@ test('README metrics table is the definitions list', () => {
   const current = readme.slice(start + START.length, end).trim();
   const expected = renderMetricsTable();
   if (process.env.UPDATE_GOLDEN === '1' && current !== expected) {
-    writeFileSync(readmeUrl, readme.slice(0, start + START.length) + '\n' + expected + '\n' + readme.slice(end));
+    writeFileSync(readmeUrl, `${readme.slice(0, start + START.length)}\n${expected}\n${readme.slice(end)}`);
     return;
   }
   assert.equal(current, expected);

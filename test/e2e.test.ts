@@ -7,7 +7,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CLI, assertBuilt, skipReason } from './support/cli.ts';
 import { startVictoria, victoriaUnavailable, type Labels, type Victoria } from './support/victoria.ts';
-import { STALE_TIMER_AGE_SECONDS, USER_RUNTIME_DIR, bootSandbox, sandboxUnavailable, type ExecResult, type Sandbox } from './harness/sandbox.ts';
+import {
+  STALE_TIMER_AGE_SECONDS,
+  USER_RUNTIME_DIR,
+  bootSandbox,
+  sandboxUnavailable,
+  type ExecResult,
+  type Sandbox,
+} from './harness/sandbox.ts';
 
 const reason = skipReason(sandboxUnavailable() ?? victoriaUnavailable());
 
@@ -107,17 +114,26 @@ describe('exporter end to end: real systemd 252 -> built CLI -> real VictoriaMet
     await sb.waitFor(async () => (await nRestarts()) > 0, 'hb-crashloop.service to restart once', 15_000);
     // It restarts every ~1.2 s: bracket the exporter's read between two of ours.
     const restartsBefore = await nRestarts();
-    const failedBefore = (await sb.systemctl(['list-units', '--state=failed', '--plain', '--no-legend'])).stdout.trim().split('\n').filter(Boolean).length;
+    const failedBefore = (await sb.systemctl(['list-units', '--state=failed', '--plain', '--no-legend'])).stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean).length;
     await runExporter(['--host', HOST, ...ALLOWLIST.flatMap((u) => ['--unit', u])]);
     const restartsAfter = await nRestarts();
-    const failedAfter = (await sb.systemctl(['list-units', '--state=failed', '--plain', '--no-legend'])).stdout.trim().split('\n').filter(Boolean).length;
+    const failedAfter = (await sb.systemctl(['list-units', '--state=failed', '--plain', '--no-legend'])).stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean).length;
     const nowS = Date.now() / 1000;
     const all = await stored(HOST);
 
     // crash loop
     const restarts = one(all, 'systemd_unit_restart_count_total', { unit: 'hb-crashloop.service' }).value;
     assert.ok(restarts > 0, `restart count ${restarts} > 0`);
-    assert.ok(restartsBefore <= restarts && restarts <= restartsAfter, `stored ${restarts} within systemctl's ${restartsBefore}..${restartsAfter}`);
+    assert.ok(
+      restartsBefore <= restarts && restarts <= restartsAfter,
+      `stored ${restarts} within systemctl's ${restartsBefore}..${restartsAfter}`,
+    );
 
     // the unit that failed once with exit 3
     const failed = await show('hb-failed.service', ['ActiveState', 'Result', 'ExecMainStatus']);
@@ -145,10 +161,16 @@ describe('exporter end to end: real systemd 252 -> built CLI -> real VictoriaMet
     const lastTriggerS = Date.parse(`${m[1]}T${m[2]}Z`) / 1000;
     const staleAge = one(all, 'systemd_unit_seconds_since_active', { unit: 'hb-stale.timer' }).value;
     assert.ok(Math.abs(staleAge - STALE_TIMER_AGE_SECONDS) < 3600, `stale age ${staleAge} within an hour of ${STALE_TIMER_AGE_SECONDS}`);
-    assert.ok(Math.abs(staleAge - (nowS - lastTriggerS)) < 120, `stale age ${staleAge} agrees with LastTriggerUSec (${nowS - lastTriggerS})`);
+    assert.ok(
+      Math.abs(staleAge - (nowS - lastTriggerS)) < 120,
+      `stale age ${staleAge} agrees with LastTriggerUSec (${nowS - lastTriggerS})`,
+    );
 
     // units that are not loaded
-    for (const [unit, state] of [['hb-missing.service', 'not-found'], ['hb-masked.service', 'masked']] as const) {
+    for (const [unit, state] of [
+      ['hb-missing.service', 'not-found'],
+      ['hb-masked.service', 'masked'],
+    ] as const) {
       assert.equal((await show(unit, ['LoadState'])).LoadState, state);
       assert.equal(one(all, 'systemd_unit_loaded', { unit }).metric.load_state, state);
       assert.equal(one(all, 'systemd_unit_loaded', { unit, load_state: state }).value, 0);
@@ -178,9 +200,12 @@ describe('exporter end to end: real systemd 252 -> built CLI -> real VictoriaMet
   test('user units are read with --user', async () => {
     const user = await show('hb-user.service', ['ActiveState', 'SubState'], true);
     assert.deepEqual(user, { ActiveState: 'active', SubState: 'running' });
-    await runExporter(['--user', '--host', USER_HOST, '--unit', 'hb-user.service', '--unit', 'hb-ok.service', '--state-dir', '/tmp/hb-e2e-user-state'], {
-      XDG_RUNTIME_DIR: USER_RUNTIME_DIR,
-    });
+    await runExporter(
+      ['--user', '--host', USER_HOST, '--unit', 'hb-user.service', '--unit', 'hb-ok.service', '--state-dir', '/tmp/hb-e2e-user-state'],
+      {
+        XDG_RUNTIME_DIR: USER_RUNTIME_DIR,
+      },
+    );
     const all = await stored(USER_HOST);
     assert.equal(one(all, 'systemd_unit_active', { unit: 'hb-user.service', sub_state: 'running' }).value, 1);
     // hb-ok.service is a system unit: the user manager does not know it

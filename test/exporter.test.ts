@@ -13,14 +13,7 @@ import { startVictoria, victoriaUnavailable, type Victoria } from './support/vic
 
 const seed = (name: string): string => readFileSync(new URL(`fixtures/seed-252/${name}`, import.meta.url), 'utf8');
 
-const UNITS = [
-  'hb-ok.service',
-  'hb-crashloop.service',
-  'hb-oneshot.service',
-  'hb-tick.timer',
-  'hb-stale.*',
-  'does-not-exist.service',
-];
+const UNITS = ['hb-ok.service', 'hb-crashloop.service', 'hb-oneshot.service', 'hb-tick.timer', 'hb-stale.*', 'does-not-exist.service'];
 const LABEL_KEYS = new Set(['__name__', 'unit', 'host', 'sub_state', 'load_state', 'result', 'service']);
 
 const reason = skipReason(victoriaUnavailable());
@@ -31,7 +24,7 @@ describe('push to a real VictoriaMetrics', { skip: reason }, () => {
   before(async () => {
     replay = createReplay({
       listUnits: seed('list-units-all-output-json.txt'),
-      show: seed('show-props-all-timestamp-unix.txt') + '\n' + seed('show-nonexistent-props.txt').replace(/^#.*$/m, ''),
+      show: `${seed('show-props-all-timestamp-unix.txt')}\n${seed('show-nonexistent-props.txt').replace(/^#.*$/m, '')}`,
     });
     servers.push(await startVictoria({ prometheusNaming: false }), await startVictoria({ prometheusNaming: true }));
   });
@@ -49,7 +42,10 @@ describe('push to a real VictoriaMetrics', { skip: reason }, () => {
     assert.equal(result.stderr, '');
     assert.equal(result.code, 0);
     // Wait (bounded) until this run's heartbeat is visible; the whole request lands together.
-    await vm.exportWhen('systemd_heartbeat_last_run_timestamp_seconds{host="kai-server"}', ([beat]) => (beat?.values.at(-1) ?? 0) * 1000 >= pushedAfter);
+    await vm.exportWhen(
+      'systemd_heartbeat_last_run_timestamp_seconds{host="kai-server"}',
+      ([beat]) => (beat?.values.at(-1) ?? 0) * 1000 >= pushedAfter,
+    );
     return vm.series('{__name__=~"systemd_.*"}');
   }
 
@@ -62,7 +58,9 @@ describe('push to a real VictoriaMetrics', { skip: reason }, () => {
       const def = defined.get(series.__name__ as string);
       assert.ok(def, `stored name ${series.__name__} is a defined metric`);
       assert.deepEqual(
-        Object.keys(series).filter((k) => k !== '__name__').sort(),
+        Object.keys(series)
+          .filter((k) => k !== '__name__')
+          .sort(),
         [...def.labels].sort(),
         `${series.__name__} carries exactly its defined labels`,
       );
@@ -91,8 +89,7 @@ describe('push to a real VictoriaMetrics', { skip: reason }, () => {
     const vm = servers[0] as Victoria;
     // A little ahead of now: VictoriaMetrics aligns an instant query's time to the second,
     // which can fall just before a sample written in the same second.
-    const value = async (q: string): Promise<number[]> =>
-      (await vm.query(q, Date.now() + 2000)).map((s) => s.value).sort((a, b) => a - b);
+    const value = async (q: string): Promise<number[]> => (await vm.query(q, Date.now() + 2000)).map((s) => s.value).sort((a, b) => a - b);
     assert.deepEqual(await value('systemd_unit_restart_count_total{unit="hb-crashloop.service",host="kai-server"}'), [4]);
     assert.deepEqual(await value('systemd_unit_active{unit="hb-ok.service",sub_state="running"}'), [1]);
     assert.deepEqual(await value('systemd_unit_active{unit="hb-oneshot.service",sub_state="dead"}'), [0]);
@@ -101,10 +98,9 @@ describe('push to a real VictoriaMetrics', { skip: reason }, () => {
     assert.deepEqual(await value('systemd_unit_failed{unit="hb-failed.service",result="exit-code"}'), [1], 'failed outside the allowlist');
     assert.deepEqual(await value('systemd_failed_units{host="kai-server"}'), [1]);
     assert.deepEqual(await value('systemd_timer_interval_seconds{unit="hb-tick.timer"}'), [2]);
-    assert.deepEqual(
-      await value('systemd_timer_last_trigger_timestamp_seconds{unit="hb-stale.timer"}'),
-      [Date.UTC(2026, 10, 19, 17, 43, 9) / 1000],
-    );
+    assert.deepEqual(await value('systemd_timer_last_trigger_timestamp_seconds{unit="hb-stale.timer"}'), [
+      Date.UTC(2026, 10, 19, 17, 43, 9) / 1000,
+    ]);
     assert.deepEqual(await value('systemd_heartbeat_units{host="kai-server"}'), [7], '5 names + 2 glob matches');
     const [lastRun] = await value('systemd_heartbeat_last_run_timestamp_seconds');
     assert.ok(lastRun !== undefined && Math.abs(lastRun - Date.now() / 1000) < 60, 'the heartbeat is the collection time');

@@ -23,7 +23,10 @@ const BOUND_MS = TIMEOUT_MS + 4000;
 
 type Mode = (res: ServerResponse) => void;
 const MODES: Record<string, { answer: Mode; message: RegExp }> = {
-  '500': { answer: (r) => r.writeHead(500).end('internal error: disk full'), message: /failed: HTTP 500 Internal Server Error: internal error: disk full/ },
+  '500': {
+    answer: (r) => r.writeHead(500).end('internal error: disk full'),
+    message: /failed: HTTP 500 Internal Server Error: internal error: disk full/,
+  },
   '503': { answer: (r) => r.writeHead(503).end('unavailable'), message: /failed: the receiver kept answering a retryable status/ },
   '413': { answer: (r) => r.writeHead(413).end('too large'), message: /failed: HTTP 413 Payload Too Large: too large/ },
   '400': { answer: (r) => r.writeHead(400).end('cannot parse protobuf'), message: /failed: HTTP 400 Bad Request: cannot parse protobuf/ },
@@ -84,7 +87,10 @@ describe('bounded failure', () => {
     test(`receiver answering ${name}`, async () => {
       mode = answer;
       const r = await run(`http://user:s3cret@127.0.0.1:${port}/opentelemetry/v1/metrics`);
-      assertOneLine(r, new RegExp(`^systemd-heartbeat: error: push to http://127\\.0\\.0\\.1:${port}/opentelemetry/v1/metrics ${message.source}`));
+      assertOneLine(
+        r,
+        new RegExp(`^systemd-heartbeat: error: push to http://127\\.0\\.0\\.1:${port}/opentelemetry/v1/metrics ${message.source}`),
+      );
     });
   }
 
@@ -135,11 +141,37 @@ describe('bounded failure', () => {
       const started = performance.now();
       const child = spawnSync(
         'unshare',
-        ['--mount', '--propagation', 'private', script, process.execPath, CLI, '--host', 'faults', '-u', 'hb-ok.service', '--timeout', `${TIMEOUT_MS}ms`, '--endpoint', 'http://slow-dns.heartbeat.test:8428/v1/metrics'],
-        { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', SYSTEMD_HEARTBEAT_SYSTEMCTL: replay.systemctl, SYSTEMD_HEARTBEAT_STATE_DIR: join(dir, 'state') } },
+        [
+          '--mount',
+          '--propagation',
+          'private',
+          script,
+          process.execPath,
+          CLI,
+          '--host',
+          'faults',
+          '-u',
+          'hb-ok.service',
+          '--timeout',
+          `${TIMEOUT_MS}ms`,
+          '--endpoint',
+          'http://slow-dns.heartbeat.test:8428/v1/metrics',
+        ],
+        {
+          encoding: 'utf8',
+          timeout: 30_000,
+          env: {
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            SYSTEMD_HEARTBEAT_SYSTEMCTL: replay.systemctl,
+            SYSTEMD_HEARTBEAT_STATE_DIR: join(dir, 'state'),
+          },
+        },
       );
       const ms = performance.now() - started;
-      assertOneLine({ code: child.status, stderr: child.stderr, ms }, /push to http:\/\/slow-dns\.heartbeat\.test:8428\/v1\/metrics failed: .*DNS: no address for slow-dns\.heartbeat\.test within \d+ ms/);
+      assertOneLine(
+        { code: child.status, stderr: child.stderr, ms },
+        /push to http:\/\/slow-dns\.heartbeat\.test:8428\/v1\/metrics failed: .*DNS: no address for slow-dns\.heartbeat\.test within \d+ ms/,
+      );
       assert.ok(existsSync(join(dir, 'state', 'spool')), 'the run was spooled');
     } finally {
       dns?.close();

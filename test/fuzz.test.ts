@@ -16,7 +16,12 @@ import { stripHeader } from './support/replay.ts';
 const CASES = Number(process.env.FUZZ_CASES ?? 10_000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261201);
 const seed = (name: string): string => stripHeader(readFileSync(new URL(`fixtures/seed-252/${name}`, import.meta.url), 'utf8'));
-const SHOW = [seed('show-props-all-timestamp-unix.txt'), seed('show-props-all.txt'), seed('show-full-hb-stale.timer.txt'), seed('show-nonexistent-props.txt')];
+const SHOW = [
+  seed('show-props-all-timestamp-unix.txt'),
+  seed('show-props-all.txt'),
+  seed('show-full-hb-stale.timer.txt'),
+  seed('show-nonexistent-props.txt'),
+];
 const LIST = [seed('list-units-all-output-json.txt'), seed('list-units-failed-output-json.txt')];
 
 /** mulberry32: small, fast, reproducible. */
@@ -32,13 +37,49 @@ function prng(seedValue: number): () => number {
 }
 
 const HOSTILE_VALUES = [
-  '', '[not set]', 'infinity', '-1', '18446744073709551615', '9'.repeat(400), '@', '@-5', '@1e308', 'NaN', '0x10',
-  '1y 2month 3w 4d 5h 6min 7.5s 8ms 9us', '4h 43min 14.4s', 'Thu 2099-01-01 00:00:00 UTC', 'Mon 1970-13-45 99:99:99 XYZ',
-  '{ OnCalendar=*-*-* *:*:* ; next_elapse=@1 }', '{ OnCalendar=Mon..Sun *-02-30 00:00:00 ; next_elapse=n/a }',
-  '{ OnUnitActiveUSec=0 ; next_elapse=0 }', '{ OnUnitActiveUSec=2s', '{ ; ; ; }', 'a=b=c', '\u0000\u0001\u00ff', '\ud800',
+  '',
+  '[not set]',
+  'infinity',
+  '-1',
+  '18446744073709551615',
+  '9'.repeat(400),
+  '@',
+  '@-5',
+  '@1e308',
+  'NaN',
+  '0x10',
+  '1y 2month 3w 4d 5h 6min 7.5s 8ms 9us',
+  '4h 43min 14.4s',
+  'Thu 2099-01-01 00:00:00 UTC',
+  'Mon 1970-13-45 99:99:99 XYZ',
+  '{ OnCalendar=*-*-* *:*:* ; next_elapse=@1 }',
+  '{ OnCalendar=Mon..Sun *-02-30 00:00:00 ; next_elapse=n/a }',
+  '{ OnUnitActiveUSec=0 ; next_elapse=0 }',
+  '{ OnUnitActiveUSec=2s',
+  '{ ; ; ; }',
+  'a=b=c',
+  '\u0000\u0001\u00ff',
+  '\ud800',
   'x'.repeat(100_000),
 ];
-const KEYS = ['Id', 'Names', 'LoadState', 'ActiveState', 'SubState', 'Result', 'NRestarts', 'ExecMainStatus', 'InvocationID', 'TimersCalendar', 'TimersMonotonic', 'LastTriggerUSec', 'LastTriggerUSecMonotonic', 'InactiveExitTimestampMonotonic', 'ActiveExitTimestampMonotonic', 'Unit'];
+const KEYS = [
+  'Id',
+  'Names',
+  'LoadState',
+  'ActiveState',
+  'SubState',
+  'Result',
+  'NRestarts',
+  'ExecMainStatus',
+  'InvocationID',
+  'TimersCalendar',
+  'TimersMonotonic',
+  'LastTriggerUSec',
+  'LastTriggerUSecMonotonic',
+  'InactiveExitTimestampMonotonic',
+  'ActiveExitTimestampMonotonic',
+  'Unit',
+];
 
 function mutate(text: string, random: () => number): string {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
@@ -94,7 +135,7 @@ test(`the parse -> observe pipeline survives ${CASES} hostile systemctl outputs 
     const show = mutate(SHOW[n % SHOW.length] as string, random);
     const list = mutateJson(LIST[n % LIST.length] as string, random);
     const context = `case ${n} (FUZZ_SEED=${SEED})`;
-    let collection;
+    let collection: Awaited<ReturnType<typeof collect>> | undefined;
     try {
       collection = await collect({
         patterns,
@@ -105,6 +146,7 @@ test(`the parse -> observe pipeline survives ${CASES} hostile systemctl outputs 
     } catch (error) {
       assert.fail(`${context}: collect threw ${String(error)}`);
     }
+    if (!collection) return;
     const observations = toObservations(collection.snapshot, { starts: {}, spooledRuns: 0, spoolDropped: 0 });
     for (const o of observations) {
       assert.ok(Number.isFinite(o.value), `${context}: ${o.name} ${JSON.stringify(o.labels)} = ${o.value}`);

@@ -11,7 +11,16 @@ import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { REPO, skipReason } from './support/cli.ts';
-import { EXIT_REFUSED, LAUNCHER, bootSandbox, sandboxUnavailable, startTime, verifyIsolation, type ExecResult, type Sandbox } from './harness/sandbox.ts';
+import {
+  EXIT_REFUSED,
+  LAUNCHER,
+  bootSandbox,
+  sandboxUnavailable,
+  startTime,
+  verifyIsolation,
+  type ExecResult,
+  type Sandbox,
+} from './harness/sandbox.ts';
 
 const reason = skipReason(sandboxUnavailable());
 
@@ -27,7 +36,6 @@ function cgroupProcesses(path: string): Map<number, string> {
   }
   return out;
 }
-
 
 /** The same process (pid and start time) and not a zombie waiting to be reaped. */
 function running(pid: number, start: string): boolean {
@@ -57,7 +65,11 @@ describe('systemd sandbox harness', { skip: reason }, () => {
       const sb = await bootSandbox();
       let processes: Map<number, string>;
       try {
-        const view = await sb.exec(['sh', '-c', `cat /proc/1/comm; stat -f -c %T / /tmp /run /var/tmp; test -e ${canary} && echo canary-visible || echo canary-hidden`]);
+        const view = await sb.exec([
+          'sh',
+          '-c',
+          `cat /proc/1/comm; stat -f -c %T / /tmp /run /var/tmp; test -e ${canary} && echo canary-visible || echo canary-hidden`,
+        ]);
         assert.equal(view.code, 0, view.stderr);
         assert.deepEqual(view.stdout.trim().split('\n'), ['systemd', 'overlayfs', 'tmpfs', 'tmpfs', 'tmpfs', 'canary-hidden']);
         await sb.writeFile(insideOnly, 'written inside\n');
@@ -68,7 +80,7 @@ describe('systemd sandbox harness', { skip: reason }, () => {
         assert.ok(processes.has(sb.pid), `systemd (${sb.pid}) is in the sandbox cgroup ${sb.cgroupPath}`);
         assert.ok(processes.size >= 4, `the fixture services run in the sandbox cgroup: ${[...processes.keys()].join(' ')}`);
         // PID 1 lost the capabilities launch.sh drops (CAP_SYS_MODULE = 16, CAP_SYS_TIME = 25)
-        const capBnd = BigInt('0x' + (/^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${sb.pid}/status`, 'utf8'))?.[1] ?? '0'));
+        const capBnd = BigInt(`0x${/^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${sb.pid}/status`, 'utf8'))?.[1] ?? '0'}`);
         assert.equal(capBnd & (1n << 16n), 0n, 'CAP_SYS_MODULE dropped');
         assert.equal(capBnd & (1n << 25n), 0n, 'CAP_SYS_TIME dropped');
       } finally {
@@ -155,10 +167,14 @@ describe('systemd sandbox harness', { skip: reason }, () => {
   test('the launcher takes --skip only in a dry run', () => {
     const state = mkdtempSync(join(tmpdir(), 'hb-skip-'));
     try {
-      const r = spawnSync('bash', [LAUNCHER, '--state', state, '--name', `hb-skip-${process.pid}`, '--units', state, '--target', 'x.target', '--skip', 'pivot'], {
-        encoding: 'utf8',
-        timeout: 10_000,
-      });
+      const r = spawnSync(
+        'bash',
+        [LAUNCHER, '--state', state, '--name', `hb-skip-${process.pid}`, '--units', state, '--target', 'x.target', '--skip', 'pivot'],
+        {
+          encoding: 'utf8',
+          timeout: 10_000,
+        },
+      );
       assert.equal(r.status, 1);
       assert.match(r.stderr, /--skip is only allowed with --dry-run/);
       assert.equal(existsSync(`/sys/fs/cgroup/unified/hb-skip-${process.pid}`), false);
@@ -174,7 +190,9 @@ describe('systemd sandbox harness', { skip: reason }, () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
     const connect = (sb: Sandbox, token: string): Promise<ExecResult> =>
-      sb.exec(['systemd-run', '--wait', '--quiet', '--service-type=exec', 'bash', '-c', `echo ${token} >/dev/tcp/127.0.0.1/${port}`], { timeoutMs: 20_000 });
+      sb.exec(['systemd-run', '--wait', '--quiet', '--service-type=exec', 'bash', '-c', `echo ${token} >/dev/tcp/127.0.0.1/${port}`], {
+        timeoutMs: 20_000,
+      });
     try {
       await checkNetworks();
     } finally {
@@ -192,7 +210,11 @@ describe('systemd sandbox harness', { skip: reason }, () => {
         const net = await sb.exec(['readlink', `/proc/1/ns/net`]);
         assert.equal(net.stdout.trim(), hostNs('net'), 'hostNetwork: PID 1 shares the host network namespace');
         assert.equal((await sb.systemctl(['is-active', 'hb-extra.service'])).stdout.trim(), 'active');
-        assert.equal((await sb.systemctl(['show', '-p', 'LoadState', '--value', 'hb-ok.service'])).stdout.trim(), 'not-found', 'withFixtures: false');
+        assert.equal(
+          (await sb.systemctl(['show', '-p', 'LoadState', '--value', 'hb-ok.service'])).stdout.trim(),
+          'not-found',
+          'withFixtures: false',
+        );
         await sb.writeFile('/etc/systemd/system/hb-written.service', '[Service]\nExecStart=/bin/sleep infinity\n');
         assert.equal((await sb.systemctl(['daemon-reload'])).code, 0);
         assert.equal((await sb.systemctl(['start', 'hb-written.service'])).code, 0);

@@ -24,7 +24,10 @@ async function ok(sb: Sandbox, argv: string[]): Promise<string> {
 
 async function filesNamedLikeUs(sb: Sandbox): Promise<string[]> {
   const out = await ok(sb, ['find', ...SEARCHED, '-name', '*systemd-heartbeat*']);
-  return out.split('\n').filter((l) => l !== '').sort();
+  return out
+    .split('\n')
+    .filter((l) => l !== '')
+    .sort();
 }
 
 /** Distinct last-run stamps stored so far (one per run that pushed). */
@@ -34,7 +37,10 @@ async function runStamps(vm: Victoria): Promise<number[]> {
   return [...new Set(series.flatMap((s) => s.values))].sort((a, b) => a - b);
 }
 
-test('install: timer fires, pushes arrive as a non-root user; MDWE breaks node; uninstall leaves nothing', { skip, timeout: 240_000 }, async () => {
+test('install: timer fires, pushes arrive as a non-root user; MDWE breaks node; uninstall leaves nothing', {
+  skip,
+  timeout: 240_000,
+}, async () => {
   const vm = await startVictoria();
   let sb: Sandbox | undefined;
   try {
@@ -56,11 +62,21 @@ test('install: timer fires, pushes arrive as a non-root user; MDWE breaks node; 
     // Every run read systemd over D-Bus without an error, as the static system user.
     const hostname = (await ok(sb, ['hostname'])).trim();
     const errors = await vm.query(`systemd_heartbeat_collect_errors{host="${hostname}"}`);
-    assert.deepEqual(errors.map((s) => s.value), [0]);
+    assert.deepEqual(
+      errors.map((s) => s.value),
+      [0],
+    );
     const active = await vm.query('systemd_unit_active{unit="hb-ok.service"}');
-    assert.deepEqual(active.map((s) => [s.metric.host, s.value]), [[hostname, 1]]);
+    assert.deepEqual(
+      active.map((s) => [s.metric.host, s.value]),
+      [[hostname, 1]],
+    );
     const interval = await vm.query('systemd_timer_interval_seconds{unit="systemd-heartbeat.timer"}');
-    assert.deepEqual(interval.map((s) => s.value), [2], 'the timer reports its own 2 s period');
+    assert.deepEqual(
+      interval.map((s) => s.value),
+      [2],
+      'the timer reports its own 2 s period',
+    );
     const uid = Number((await ok(sb, ['id', '-u', 'systemd-heartbeat'])).trim());
     assert.ok(uid > 0 && uid < 1000, `a system uid: ${uid}`);
     // Files the exporter wrote in its StateDirectory= are owned by the user it ran as.

@@ -19,14 +19,23 @@ async function ok(sb: Sandbox, argv: string[]): Promise<string> {
   return r.stdout;
 }
 
-test('install --user: the user timer pushes the user manager\'s units; uninstall --user leaves nothing', { skip, timeout: 180_000 }, async () => {
+test("install --user: the user timer pushes the user manager's units; uninstall --user leaves nothing", {
+  skip,
+  timeout: 180_000,
+}, async () => {
   const vm = await startVictoria();
   let sb: Sandbox | undefined;
   try {
     sb = await bootSandbox({ hostNetwork: true });
     await sb.startUserManager();
     const files = async (): Promise<string[]> =>
-      (await ok(sb as Sandbox, ['sh', '-c', `find ${USER_CONFIG_HOME} /root/.local /root/.config -name '*systemd-heartbeat*' 2>/dev/null; true`]))
+      (
+        await ok(sb as Sandbox, [
+          'sh',
+          '-c',
+          `find ${USER_CONFIG_HOME} /root/.local /root/.config -name '*systemd-heartbeat*' 2>/dev/null; true`,
+        ])
+      )
         .split('\n')
         .filter((l) => l !== '')
         .sort();
@@ -40,18 +49,32 @@ test('install --user: the user timer pushes the user manager\'s units; uninstall
     assert.match(install, /loginctl enable-linger/, 'the linger hint for headless hosts');
     const hostname = (await ok(sb, ['hostname'])).trim();
     const host = `${hostname}/user-root`;
-    await sb.waitFor(async () => {
-      await vm.flush();
-      const [beats] = await vm.exportRaw(`systemd_heartbeat_last_run_timestamp_seconds{host="${host}"}`);
-      return (beats?.values.length ?? 0) >= 3;
-    }, 'three runs of the user timer pushed', 60_000);
+    await sb.waitFor(
+      async () => {
+        await vm.flush();
+        const [beats] = await vm.exportRaw(`systemd_heartbeat_last_run_timestamp_seconds{host="${host}"}`);
+        return (beats?.values.length ?? 0) >= 3;
+      },
+      'three runs of the user timer pushed',
+      60_000,
+    );
     const active = await vm.query(`systemd_unit_active{host="${host}",unit="hb-user.service"}`);
-    assert.deepEqual(active.map((s) => s.value), [1], 'a user-manager unit, read with --user');
+    assert.deepEqual(
+      active.map((s) => s.value),
+      [1],
+      'a user-manager unit, read with --user',
+    );
     const interval = await vm.query(`systemd_timer_interval_seconds{host="${host}",unit="systemd-heartbeat.timer"}`);
-    assert.deepEqual(interval.map((s) => s.value), [2]);
+    assert.deepEqual(
+      interval.map((s) => s.value),
+      [2],
+    );
     const errors = await vm.query(`systemd_heartbeat_collect_errors{host="${host}"}`);
-    assert.deepEqual(errors.map((s) => s.value), [0]);
-    assert.deepEqual(await vm.series(`{host="${hostname}"}`), [], 'nothing under the system exporter\'s host label');
+    assert.deepEqual(
+      errors.map((s) => s.value),
+      [0],
+    );
+    assert.deepEqual(await vm.series(`{host="${hostname}"}`), [], "nothing under the system exporter's host label");
 
     const uninstall = await ok(sb, ['node', CLI, 'uninstall', '--user']);
     assert.match(uninstall, /left in place \(yours\):.*environment/s);

@@ -4,12 +4,23 @@
  * bundle with SYSTEMD_HEARTBEAT_SYSTEMCTL + SYSTEMD_HEARTBEAT_INSTALL_ROOT).
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
-import type { CommandContext } from '../src/cli.ts';
+import type { CommandContext } from '../src/commands/context.ts';
 import {
   CODE_CACHE_NAME,
   createFsIO,
@@ -109,10 +120,18 @@ function entries(text: string): [string, string, string][] {
   }
   return out;
 }
-const values = (text: string, key: string): string[] => entries(text).filter(([, k]) => k === key).map(([, , v]) => v);
+const values = (text: string, key: string): string[] =>
+  entries(text)
+    .filter(([, k]) => k === key)
+    .map(([, , v]) => v);
 
 test('system service: oneshot, bounded, dynamic user, token and environment optional', () => {
-  const text = renderService({ scope: 'system', nodePath: '/opt/node 20/bin/node', bundlePath: '/usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs', configPath: '/etc/hb/100%.json' });
+  const text = renderService({
+    scope: 'system',
+    nodePath: '/opt/node 20/bin/node',
+    bundlePath: '/usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs',
+    configPath: '/etc/hb/100%.json',
+  });
   assert.deepEqual(values(text, 'Type'), ['oneshot']);
   assert.ok(Number(/^(\d+)s$/.exec(values(text, 'TimeoutStartSec')[0] ?? '')?.[1]) < 30);
   assert.deepEqual(values(text, 'DynamicUser'), ['yes']);
@@ -120,18 +139,25 @@ test('system service: oneshot, bounded, dynamic user, token and environment opti
   assert.deepEqual(values(text, 'EnvironmentFile'), ['-/etc/default/systemd-heartbeat']);
   assert.deepEqual(values(text, 'LoadCredential'), ['otlp-token:systemd-heartbeat.otlp-token'], 'a relative source: missing is skipped');
   assert.deepEqual(values(text, 'StateDirectory'), ['systemd-heartbeat']);
-  assert.deepEqual(values(text, 'ExecStart'), ['"/opt/node 20/bin/node" /usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs --config /etc/hb/100%%.json']);
+  assert.deepEqual(values(text, 'ExecStart'), [
+    '"/opt/node 20/bin/node" /usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs --config /etc/hb/100%%.json',
+  ]);
   assert.doesNotMatch(values(text, 'ExecStart')[0] ?? '', / --[a-z-]+(?= \/usr\/local)/, 'no node or V8 flags before the bundle');
   assert.equal(values(text, 'MemoryDenyWriteExecute').length, 0, "V8's JIT needs it off");
   assert.ok(entries(text).every(([s]) => s === 'Unit' || s === 'Service'));
 });
 
 test('user service: its own host label and scope, no system-only sandboxing, token only when present', () => {
-  const base = { scope: 'user' as const, nodePath: '/usr/bin/node', bundlePath: '/home/a/.local/lib/systemd-heartbeat/systemd-heartbeat.cjs' };
+  const base = {
+    scope: 'user' as const,
+    nodePath: '/usr/bin/node',
+    bundlePath: '/home/a/.local/lib/systemd-heartbeat/systemd-heartbeat.cjs',
+  };
   const text = renderService(base);
   assert.deepEqual(values(text, 'Environment'), ['SYSTEMD_HEARTBEAT_SCOPE=user', 'SYSTEMD_HEARTBEAT_HOST=%H/user-%u']);
   assert.deepEqual(values(text, 'EnvironmentFile'), ['-%E/systemd-heartbeat/environment']);
-  for (const key of ['DynamicUser', 'ProtectSystem', 'PrivateTmp', 'StateDirectory', 'LoadCredential']) assert.equal(values(text, key).length, 0, key);
+  for (const key of ['DynamicUser', 'ProtectSystem', 'PrivateTmp', 'StateDirectory', 'LoadCredential'])
+    assert.equal(values(text, key).length, 0, key);
   assert.deepEqual(values(renderService({ ...base, userTokenPath: '/home/a/.config/systemd-heartbeat/otlp-token' }), 'LoadCredential'), [
     'otlp-token:/home/a/.config/systemd-heartbeat/otlp-token',
   ]);
@@ -174,12 +200,18 @@ test('install writes the bundle copy and both units, then daemon-reload and enab
     'usr/local/lib/systemd-heartbeat/systemd-heartbeat.code-cache',
   ]);
   for (const name of ['systemd-heartbeat.cjs', 'systemd-heartbeat.code-cache']) {
-    assert.equal(readFileSync(join(h.root, 'usr/local/lib/systemd-heartbeat', name), 'utf8'), readFileSync(join(dirname(h.bundle), name), 'utf8'));
+    assert.equal(
+      readFileSync(join(h.root, 'usr/local/lib/systemd-heartbeat', name), 'utf8'),
+      readFileSync(join(dirname(h.bundle), name), 'utf8'),
+    );
   }
   const service = readFileSync(join(h.root, 'etc/systemd/system/systemd-heartbeat.service'), 'utf8');
   assert.deepEqual(values(service, 'ExecStart'), ['/usr/bin/node /usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs']);
   assert.deepEqual(values(readFileSync(join(h.root, 'etc/systemd/system/systemd-heartbeat.timer'), 'utf8'), 'OnUnitActiveSec'), ['2s']);
-  assert.match(readFileSync(join(h.root, 'etc/sysusers.d/systemd-heartbeat.conf'), 'utf8'), /^u systemd-heartbeat - "[^"]+" \/ \/usr\/sbin\/nologin$/m);
+  assert.match(
+    readFileSync(join(h.root, 'etc/sysusers.d/systemd-heartbeat.conf'), 'utf8'),
+    /^u systemd-heartbeat - "[^"]+" \/ \/usr\/sbin\/nologin$/m,
+  );
   assert.equal(statSync(join(h.root, 'etc/systemd/system/systemd-heartbeat.service')).mode & 0o777, 0o644);
   assert.match(h.out(), /enabled and started systemd-heartbeat.timer/);
   assert.doesNotMatch(h.out(), /enable-linger/);
@@ -211,7 +243,10 @@ test('install refuses paths the system service cannot see', async () => {
 });
 
 test('when systemctl fails the files are still written and the exact commands printed, exit 1', async () => {
-  const h = harness({ failOn: (a) => (a[0] === 'daemon-reload' ? 'systemctl daemon-reload exited with 1: System has not been booted with systemd' : undefined) });
+  const h = harness({
+    failOn: (a) =>
+      a[0] === 'daemon-reload' ? 'systemctl daemon-reload exited with 1: System has not been booted with systemd' : undefined,
+  });
   assert.equal(await install(h, []), 1);
   assert.equal(listTree(h.root).length, 5);
   assert.match(
@@ -223,7 +258,10 @@ test('when systemctl fails the files are still written and the exact commands pr
 });
 
 test('--user: files under HOME, --user commands, the linger hint; a token file is picked up', async () => {
-  const h = harness({ env: { HOME: '/home/tester', XDG_CONFIG_HOME: '/home/tester/cfg' }, failOn: () => 'systemctl daemon-reload: systemctl not found on PATH' });
+  const h = harness({
+    env: { HOME: '/home/tester', XDG_CONFIG_HOME: '/home/tester/cfg' },
+    failOn: () => 'systemctl daemon-reload: systemctl not found on PATH',
+  });
   mkdirSync(join(h.root, 'home/tester/cfg/systemd-heartbeat'), { recursive: true });
   writeFileSync(join(h.root, 'home/tester/cfg/systemd-heartbeat/otlp-token'), 'sekret\n');
   assert.equal(await install(h, ['--user']), 1);
@@ -273,7 +311,13 @@ test('uninstall reverses install and leaves no file behind, yours excepted', asy
     ['userdel', 'systemd-heartbeat'],
   ]);
   // Directories that existed before (etc/systemd/system, var/lib/private) may stay, empty.
-  assert.deepEqual(listTree(h.root), ['etc/default/systemd-heartbeat', 'etc/systemd/system/', 'etc/sysusers.d/', 'usr/local/lib/', 'var/lib/private/']);
+  assert.deepEqual(listTree(h.root), [
+    'etc/default/systemd-heartbeat',
+    'etc/systemd/system/',
+    'etc/sysusers.d/',
+    'usr/local/lib/',
+    'var/lib/private/',
+  ]);
   assert.match(h.out(), /left in place \(yours\): \/etc\/default\/systemd-heartbeat/);
   // A second uninstall finds nothing and is no error; the user is not deleted twice.
   h.calls.length = 0;
@@ -295,10 +339,15 @@ test('usage errors exit through HeartbeatError', async () => {
   await assert.rejects(install(h, ['--user', '--system']), /exclude each other/);
   await assert.rejects(install(h, ['--interval']), /--interval needs a value/);
   await assert.rejects(uninstall(h, ['--interval', '2s']), /unknown option/);
-  await assert.rejects(installCommand([], h.ctx, { entry: '/work/src/bin.ts', execPath: '/usr/bin/node', cwd: '/', io: h.io }), /built bundle/);
+  await assert.rejects(
+    installCommand([], h.ctx, { entry: '/work/src/bin.ts', execPath: '/usr/bin/node', cwd: '/', io: h.io }),
+    /built bundle/,
+  );
 });
 
-test('the built bundle installs and uninstalls into a root with a recording systemctl', { skip: existsSync(CLI) ? undefined : `${CLI} not built` }, async () => {
+test('the built bundle installs and uninstalls into a root with a recording systemctl', {
+  skip: existsSync(CLI) ? undefined : `${CLI} not built`,
+}, async () => {
   const root = tempDir('hb-install-cli-');
   const bin = tempDir('hb-install-bin-');
   const log = join(bin, 'calls.log');
@@ -307,7 +356,11 @@ test('the built bundle installs and uninstalls into a root with a recording syst
     writeFileSync(join(bin, tool), `#!/bin/sh\nprintf '%s %s\\n' ${tool} "$*" >> '${log}'\n`);
     chmodSync(join(bin, tool), 0o755);
   }
-  const env = { SYSTEMD_HEARTBEAT_INSTALL_ROOT: root, SYSTEMD_HEARTBEAT_SYSTEMCTL: systemctl, PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+  const env = {
+    SYSTEMD_HEARTBEAT_INSTALL_ROOT: root,
+    SYSTEMD_HEARTBEAT_SYSTEMCTL: systemctl,
+    PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+  };
   const r = await runCli(['install', '--interval', '2s'], env);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(listTree(root), [
@@ -322,10 +375,16 @@ test('the built bundle installs and uninstalls into a root with a recording syst
     assert.ok(readFileSync(join(root, 'usr/local/lib/systemd-heartbeat', name)).equals(readFileSync(join(dirname(CLI), name))), name);
   }
   // The installed copy runs on its own.
-  const installed = spawnSync(process.execPath, [join(root, 'usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs'), '--version'], { encoding: 'utf8', timeout: 30_000 });
+  const installed = spawnSync(process.execPath, [join(root, 'usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs'), '--version'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   assert.equal(installed.status, 0, installed.stderr);
   assert.match(installed.stdout, /^systemd-heartbeat \d/);
-  assert.match(readFileSync(join(root, 'etc/systemd/system/systemd-heartbeat.service'), 'utf8'), new RegExp(`^ExecStart=${process.execPath} /usr/local/lib/`, 'm'));
+  assert.match(
+    readFileSync(join(root, 'etc/systemd/system/systemd-heartbeat.service'), 'utf8'),
+    new RegExp(`^ExecStart=${process.execPath} /usr/local/lib/`, 'm'),
+  );
   const u = await runCli(['uninstall'], env);
   assert.equal(u.code, 0, u.stderr);
   assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [

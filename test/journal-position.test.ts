@@ -32,7 +32,11 @@ chmodSync(journalctl, 0o755);
 
 const state = join(dir, 'state');
 const run = () =>
-  runCli(['--dry-run', '-u', 'hb-tick.timer', '--format', 'json'], { SYSTEMD_HEARTBEAT_SYSTEMCTL: replay.systemctl, SYSTEMD_HEARTBEAT_JOURNALCTL: journalctl, SYSTEMD_HEARTBEAT_STATE_DIR: state });
+  runCli(['--dry-run', '-u', 'hb-tick.timer', '--format', 'json'], {
+    SYSTEMD_HEARTBEAT_SYSTEMCTL: replay.systemctl,
+    SYSTEMD_HEARTBEAT_JOURNALCTL: journalctl,
+    SYSTEMD_HEARTBEAT_STATE_DIR: state,
+  });
 const push = () =>
   runCli(['-u', 'hb-tick.timer', '--endpoint', 'http://127.0.0.1:1/v1/metrics', '--timeout', '300ms'], {
     SYSTEMD_HEARTBEAT_SYSTEMCTL: replay.systemctl,
@@ -50,7 +54,15 @@ test('the journal position across runs', async () => {
   assert.ok(sinceOf(lastCall()) >= t0, `first run: from now on (${lastCall()})`);
   const first = sinceOf(lastCall());
 
-  writeFileSync(join(dir, 'out'), JSON.stringify({ __CURSOR: 's=1;i=5', __REALTIME_TIMESTAMP: String(Date.now() * 1000), MESSAGE_ID: SUCCESS_MESSAGE_ID, UNIT: 'hb-oneshot.service' }) + '\n');
+  writeFileSync(
+    join(dir, 'out'),
+    `${JSON.stringify({
+      __CURSOR: 's=1;i=5',
+      __REALTIME_TIMESTAMP: String(Date.now() * 1000),
+      MESSAGE_ID: SUCCESS_MESSAGE_ID,
+      UNIT: 'hb-oneshot.service',
+    })}\n`,
+  );
   await push();
   assert.equal(sinceOf(lastCall()), first, 'no entry yet: still from the first run on');
   await push();

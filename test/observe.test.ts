@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { METRICS } from '../src/metrics/definitions.ts';
-import { secondsSinceActive, toObservations, type Clock } from '../src/metrics/observe.ts';
-import { collect } from '../src/systemd/collect.ts';
-import { toUnitStatus } from '../src/systemd/unit.ts';
+import { secondsSinceActive, toObservations } from '../src/metrics/observe.ts';
+import { collect, type Clock } from '../src/systemd/collect.ts';
+import { toUnitStatus, type UnitStatus } from '../src/systemd/unit.ts';
 import { parseShowOutput } from '../src/systemd/parse.ts';
 
 const seed = (name: string): string => readFileSync(new URL(`fixtures/seed-252/${name}`, import.meta.url), 'utf8');
@@ -44,23 +44,31 @@ test('observations from recorded output match the golden file', async () => {
     ...o,
     value: Math.round(o.value * 1e6) / 1e6,
   }));
-  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(goldenUrl, JSON.stringify(observations, null, 1) + '\n');
+  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(goldenUrl, `${JSON.stringify(observations, null, 1)}\n`);
   const golden = JSON.parse(readFileSync(goldenUrl, 'utf8'));
   assert.deepEqual(observations, golden);
-  for (const o of observations) assert.ok(METRICS.some((m) => m.name === o.name), o.name);
+  for (const o of observations)
+    assert.ok(
+      METRICS.some((m) => m.name === o.name),
+      o.name,
+    );
 });
 
 test('a failed unit outside the allowlist still gets its failed series with Result', async () => {
   const collection = await collectSeed(['hb-ok.service']);
   const failed = toObservations(collection.snapshot).filter((o) => o.name === 'systemd_unit_failed' && o.value === 1);
-  assert.deepEqual(failed, [{ name: 'systemd_unit_failed', labels: { unit: 'hb-failed.service', result: 'exit-code', host: 'kai-server' }, value: 1 }]);
+  assert.deepEqual(failed, [
+    { name: 'systemd_unit_failed', labels: { unit: 'hb-failed.service', result: 'exit-code', host: 'kai-server' }, value: 1 },
+  ]);
 });
 
 test('seconds since active', () => {
-  const statuses = new Map(parseShowOutput(seed('show-props-all-timestamp-unix.txt')).map((r) => {
-    const s = toUnitStatus(r, CLOCK.realtime * 1000);
-    return [s.id, s] as const;
-  }));
+  const statuses = new Map(
+    parseShowOutput(seed('show-props-all-timestamp-unix.txt')).map((r) => {
+      const s = toUnitStatus(r, CLOCK.realtime * 1000);
+      return [s.id, s] as const;
+    }),
+  );
   const age = (id: string): number | undefined => {
     const s = statuses.get(id);
     assert.ok(s, id);
@@ -73,6 +81,13 @@ test('seconds since active', () => {
   assert.equal(age('hb-tick.timer'), Math.round((17136.7 - 17136.644591) * 1000) / 1000, 'a timer: since its last trigger');
   assert.equal(age('hb-stale.timer'), Math.round((1795369394.287672 - 1795110189) * 1000) / 1000, 'triggered before boot: wall clock');
   assert.equal(age('hb-stale.service'), undefined, 'never ran: no age');
-  const later = secondsSinceActive(statuses.get('hb-failed.service')!, { monotonic: CLOCK.monotonic + 10, realtime: CLOCK.realtime - 3600 });
-  assert.equal(Math.round(later! * 1000) / 1000, Math.round((17146.7 - 17131.472939) * 1000) / 1000, 'a wall-clock step back changes nothing');
+  const later = secondsSinceActive(statuses.get('hb-failed.service') as UnitStatus, {
+    monotonic: CLOCK.monotonic + 10,
+    realtime: CLOCK.realtime - 3600,
+  });
+  assert.equal(
+    Math.round((later as number) * 1000) / 1000,
+    Math.round((17146.7 - 17131.472939) * 1000) / 1000,
+    'a wall-clock step back changes nothing',
+  );
 });

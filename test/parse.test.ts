@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import {
-  firstValue,
-  parseListUnitsJson,
-  parseRealtime,
-  parseShowOutput,
-  parseTimerEntry,
-  parseTimespan,
-} from '../src/systemd/parse.ts';
+import { firstValue, parseListUnitsJson, parseRealtime, parseShowOutput, parseTimerEntry, parseTimespan } from '../src/systemd/parse.ts';
 import { toUnitStatus } from '../src/systemd/unit.ts';
 
 const seed = (name: string): string => readFileSync(new URL(`fixtures/seed-252/${name}`, import.meta.url), 'utf8');
@@ -19,7 +12,15 @@ test('show output splits into one record per unit, in the order asked', () => {
   const records = parseShowOutput(seed('show-props-all-timestamp-unix.txt'));
   assert.deepEqual(
     records.map((r) => firstValue(r, 'Id')),
-    ['hb-ok.service', 'hb-crashloop.service', 'hb-oneshot.service', 'hb-tick.timer', 'hb-failed.service', 'hb-stale.service', 'hb-stale.timer'],
+    [
+      'hb-ok.service',
+      'hb-crashloop.service',
+      'hb-oneshot.service',
+      'hb-tick.timer',
+      'hb-failed.service',
+      'hb-stale.service',
+      'hb-stale.timer',
+    ],
   );
   const tick = records[3];
   assert.ok(tick);
@@ -115,7 +116,7 @@ test('a unit that does not exist is reported, not dropped', () => {
 });
 
 test('odd input never throws', () => {
-  for (const text of ['', '\n\n\n', '=x', 'no separator', 'A=1\r\nB=2\r\n\r\nA=3', '\u0000\u0001=\u0002', 'Id=' + 'x'.repeat(100_000)]) {
+  for (const text of ['', '\n\n\n', '=x', 'no separator', 'A=1\r\nB=2\r\n\r\nA=3', '\u0000\u0001=\u0002', `Id=${'x'.repeat(100_000)}`]) {
     const records = parseShowOutput(text);
     for (const r of records) toUnitStatus(r, CAPTURED_MS);
   }

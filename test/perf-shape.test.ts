@@ -97,7 +97,10 @@ describe('the shipped entry point needs no node_modules', () => {
    * require.cache) and every vm.Script made: its file, whether it got a code cache, and
    * whether V8 took it.
    */
-  function probe(at: string): { path: string; read(): { modules: string[]; scripts: Array<{ filename: string; cached: boolean; rejected: boolean | undefined }> } } {
+  function probe(at: string): {
+    path: string;
+    read(): { modules: string[]; scripts: Array<{ filename: string; cached: boolean; rejected: boolean | undefined }> };
+  } {
     const path = join(at, 'probe.cjs');
     const out = join(at, 'probe.json');
     writeFileSync(
@@ -117,7 +120,7 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}
   }
 
   test('a copy outside the repository runs a dry run, loading no module but itself, with its code cache', async () => {
-    assert.ok(!dir.startsWith(REPO + '/'), `${dir} is inside the repository`);
+    assert.ok(!dir.startsWith(`${REPO}/`), `${dir} is inside the repository`);
     const copy = copyBuild(dir);
     const p = probe(dir);
     const units = generateUnits(10);
@@ -140,7 +143,10 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}
       assert.equal(observations.filter((o) => o.name === 'systemd_unit_loaded').length, 10);
       const { modules, scripts } = p.read();
       assert.deepEqual(modules.sort(), [copy, p.path].sort());
-      assert.equal(modules.some((m) => m.includes('node_modules')), false);
+      assert.equal(
+        modules.some((m) => m.includes('node_modules')),
+        false,
+      );
       // Compiled with the cache this node made at build time.
       assert.deepEqual(scripts, [{ filename: copy, cached: true, rejected: false }]);
     } finally {
@@ -149,23 +155,32 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}
     }
   });
 
-  test('alone, or with another build\'s code cache, the bundle runs, compiled as usual', async () => {
+  test("alone, or with another build's code cache, the bundle runs, compiled as usual", async () => {
     const at = mkdtempSync(join(tmpdir(), 'hb-nocache-'));
     try {
-      const copy = copyBuild(at, SHIPPED.filter((n) => !n.endsWith('.code-cache')));
+      const copy = copyBuild(
+        at,
+        SHIPPED.filter((n) => !n.endsWith('.code-cache')),
+      );
       const p = probe(at);
       const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
       let r = await run([process.execPath, '-r', p.path, copy, '--version'], env, at);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^systemd-heartbeat \d/);
-      assert.deepEqual(p.read().scripts.map((s) => s.cached), [false]);
+      assert.deepEqual(
+        p.read().scripts.map((s) => s.cached),
+        [false],
+      );
       // A cache of the same length from another build would be taken by V8 (it checks the
       // source's length only): the loader reads the build id first and leaves it.
       const cache = readFileSync(join(dirname(CLI), 'systemd-heartbeat.code-cache'));
       writeFileSync(join(at, 'systemd-heartbeat.code-cache'), Buffer.concat([Buffer.from('0000000000000000\n'), cache.subarray(17)]));
       r = await run([process.execPath, '-r', p.path, copy, '--version'], env, at);
       assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(p.read().scripts.map((s) => s.cached), [false]);
+      assert.deepEqual(
+        p.read().scripts.map((s) => s.cached),
+        [false],
+      );
     } finally {
       rmSync(at, { recursive: true, force: true });
     }

@@ -46,10 +46,12 @@ describe('spool: an outage leaves no gap', { skip: skipReason(victoriaUnavailabl
    * VictoriaMetrics 1.112 sometimes makes an answered push searchable only ~1 s later.
    */
   async function heartbeats(host: string, expected: number): Promise<Array<[number, number]>> {
-    const [series] = await vm.exportWhen(`systemd_heartbeat_last_run_timestamp_seconds{host="${host}"}`, ([s]) => (s?.values.length ?? 0) >= expected);
+    const [series] = await vm.exportWhen(
+      `systemd_heartbeat_last_run_timestamp_seconds{host="${host}"}`,
+      ([s]) => (s?.values.length ?? 0) >= expected,
+    );
     return (series?.timestamps ?? []).map((t, j) => [t, series?.values[j] as number]);
   }
-
 
   test('runs during an outage arrive after it with their original timestamps; the spool empties', async () => {
     const state = stateDir();
@@ -60,7 +62,10 @@ describe('spool: an outage leaves no gap', { skip: skipReason(victoriaUnavailabl
       const r = await run('outage', state);
       assert.equal(r.code, 1, r.stderr);
       assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
-      assert.match(r.stderr, new RegExp(`push to ${vm.otlpUrl.replace(/[/.]/g, '\\$&')} failed: .*ECONNREFUSED.*kept in .*\\(${i + 1} waiting\\)`));
+      assert.match(
+        r.stderr,
+        new RegExp(`push to ${vm.otlpUrl.replace(/[/.]/g, '\\$&')} failed: .*ECONNREFUSED.*kept in .*\\(${i + 1} waiting\\)`),
+      );
       assert.ok(r.ms < TIMEOUT_MS + 5000, `bounded: ${r.ms} ms`);
       failedAt.push(started);
     }
@@ -75,7 +80,11 @@ describe('spool: an outage leaves no gap', { skip: skipReason(victoriaUnavailabl
     samples.forEach(([timestampMs, value], i) => {
       // The heartbeat's value is its collection time: the sample carries it as its timestamp.
       assert.ok(Math.abs(timestampMs - value * 1000) < 2, `sample ${i} stamped with its own collection time`);
-      if (i < 3) assert.ok(timestampMs >= (failedAt[i] as number) && timestampMs < (failedAt[i] as number) + TIMEOUT_MS, `sample ${i} is from the outage`);
+      if (i < 3)
+        assert.ok(
+          timestampMs >= (failedAt[i] as number) && timestampMs < (failedAt[i] as number) + TIMEOUT_MS,
+          `sample ${i} is from the outage`,
+        );
     });
     // The spool's own gauge said 3 waiting in the run that replayed them.
     const waiting = await vm.exportRaw('systemd_heartbeat_spooled_runs{host="outage"}');
@@ -96,7 +105,10 @@ describe('spool: an outage leaves no gap', { skip: skipReason(victoriaUnavailabl
     assert.equal((await heartbeats('limits', 2)).length, 2, 'the newest spooled run and the current one');
     await vm.flush();
     const dropped = await vm.query('systemd_heartbeat_spool_dropped_runs_total{host="limits"}', Date.now() + 2000);
-    assert.deepEqual(dropped.map((s) => s.value), [2]);
+    assert.deepEqual(
+      dropped.map((s) => s.value),
+      [2],
+    );
   });
 
   test('a torn or corrupt spool file is skipped and reported; the rest arrives', async () => {

@@ -7,11 +7,14 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { crc32, decodeFrame, encodeFrame } from '../src/state/frame.ts';
 import { countStarts } from '../src/state/starts.ts';
-import { StateDir, overLimits } from '../src/state/store.ts';
+import { Spool, overLimits } from '../src/export/spool.ts';
+import { StateDir } from '../src/state/store.ts';
 import type { UnitStatus } from '../src/systemd/unit.ts';
 
 const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'heartbeat-state-test-'));
   dirs.push(d);
@@ -36,11 +39,28 @@ test('a frame round-trips; torn, foreign and bit-flipped bytes are told apart', 
 });
 
 function status(over: Partial<UnitStatus>): UnitStatus {
-  return { id: 'a.service', names: ['a.service'], loadState: 'loaded', activeState: 'active', subState: 'running', result: 'success', nRestarts: 0, execMainStatus: 0, execMainExitMonotonic: undefined, inactiveExitMonotonic: undefined, activeExitMonotonic: undefined, invocationId: undefined, timer: undefined, ...over };
+  return {
+    id: 'a.service',
+    names: ['a.service'],
+    loadState: 'loaded',
+    activeState: 'active',
+    subState: 'running',
+    result: 'success',
+    nRestarts: 0,
+    execMainStatus: 0,
+    execMainExitMonotonic: undefined,
+    inactiveExitMonotonic: undefined,
+    activeExitMonotonic: undefined,
+    invocationId: undefined,
+    timer: undefined,
+    ...over,
+  };
 }
 
 test('starts: a new InvocationID is one start; first sight counts nothing; unreadable units are remembered', () => {
-  const seen = (id: string | undefined, inactiveExit?: number) => [{ name: 'a.service', status: status({ invocationId: id, inactiveExitMonotonic: inactiveExit }) }];
+  const seen = (id: string | undefined, inactiveExit?: number) => [
+    { name: 'a.service', status: status({ invocationId: id, inactiveExitMonotonic: inactiveExit }) },
+  ];
   let memory = countStarts({}, seen('inv1', 10));
   assert.equal(memory['a.service']?.starts, 0, 'first sight: the past is unknown');
   memory = countStarts(memory, seen('inv1', 10));
@@ -61,7 +81,14 @@ test('starts: a new InvocationID is one start; first sight counts nothing; unrea
 test('spool limits drop by age first, then the oldest until under the size', () => {
   const entries = [1, 2, 3, 4].map((i) => ({ file: `f${i}`, collectedAtMs: i * 1000, bytes: 100 }));
   const dropped = overLimits(entries, 4500, { maxAgeSeconds: 3, maxBytes: 150 });
-  assert.deepEqual(dropped.map((d) => [d.entry.file, d.reason.split(' ')[0]]), [['f1', 'older'], ['f2', 'spool'], ['f3', 'spool']]);
+  assert.deepEqual(
+    dropped.map((d) => [d.entry.file, d.reason.split(' ')[0]]),
+    [
+      ['f1', 'older'],
+      ['f2', 'spool'],
+      ['f3', 'spool'],
+    ],
+  );
   assert.deepEqual(overLimits(entries, 4500, { maxAgeSeconds: 100, maxBytes: 1000 }), []);
 });
 
@@ -82,26 +109,35 @@ test('the lock: one holder at a time; a dead holder is taken over', () => {
 });
 
 test('spool files: written whole under a sortable name, read back, corrupt ones reported', () => {
-  const dir = StateDir.open(tempDir());
-  dir.spool({ collectedAt: 2000.5, observations: [{ name: 'systemd_failed_units', labels: { host: 'h' }, value: 1 }] });
-  dir.spool({ collectedAt: 1000.25, observations: [] });
+  const dir = new Spool(StateDir.open(tempDir()));
+  dir.add({ collectedAt: 2000.5, observations: [{ name: 'systemd_failed_units', labels: { host: 'h' }, value: 1 }] });
+  dir.add({ collectedAt: 1000.25, observations: [] });
   const { entries, leftovers } = dir.list();
-  assert.deepEqual(entries.map((e) => e.collectedAtMs), [1_000_250, 2_000_500], 'oldest first');
+  assert.deepEqual(
+    entries.map((e) => e.collectedAtMs),
+    [1_000_250, 2_000_500],
+    'oldest first',
+  );
   assert.deepEqual(leftovers, []);
   assert.deepEqual(dir.read(entries[1] as (typeof entries)[number]), {
     collectedAt: 2000.5,
     observations: [{ name: 'systemd_failed_units', labels: { host: 'h' }, value: 1 }],
   });
-  writeFileSync(join(dir.spoolDir, (entries[0] as (typeof entries)[number]).file), 'SHB1 torn');
+  writeFileSync(join(dir.dir, (entries[0] as (typeof entries)[number]).file), 'SHB1 torn');
   assert.match((dir.read(entries[0] as (typeof entries)[number]) as { error: string }).error, /^torn/);
-  assert.equal(readdirSync(dir.spoolDir).filter((f) => f.includes('.tmp-')).length, 0, 'no temporary file left');
+  assert.equal(readdirSync(dir.dir).filter((f) => f.includes('.tmp-')).length, 0, 'no temporary file left');
 });
 
 test('state.json: missing is a first run, garbage starts afresh with a reason', () => {
   const path = tempDir();
   const dir = StateDir.open(path);
   assert.deepEqual(dir.readState(), { state: { units: {}, spoolDropped: 0, timers: {}, journal: {} } });
-  const saved = { units: { 'a.service': { invocationId: 'x', starts: 3 } }, spoolDropped: 2, timers: { 'j.timer': { service: 'j.service', runs: { success: 4 }, lastSuccess: 5 } }, journal: { cursor: 's=1' } };
+  const saved = {
+    units: { 'a.service': { invocationId: 'x', starts: 3 } },
+    spoolDropped: 2,
+    timers: { 'j.timer': { service: 'j.service', runs: { success: 4 }, lastSuccess: 5 } },
+    journal: { cursor: 's=1' },
+  };
   dir.writeState(saved);
   assert.deepEqual(dir.readState().state, saved);
   writeFileSync(join(path, 'state.json'), '{"units": {}, "spoolDropped": 1}');

@@ -84,10 +84,19 @@ describe('summary after a minute of exporter runs in a real systemd', { skip: re
     assert.equal(loop.loops.length, 1);
 
     const named = new Set(
-      [...host.failed, ...host.restarts, ...host.timers.filter((t) => t.problem), ...host.timerJobs.filter((j) => j.problem), ...host.missing].map((f) => f.unit),
+      [
+        ...host.failed,
+        ...host.restarts,
+        ...host.timers.filter((t) => t.problem),
+        ...host.timerJobs.filter((j) => j.problem),
+        ...host.missing,
+      ].map((f) => f.unit),
     );
     for (const unit of HEALTHY) assert.ok(!named.has(unit), `${unit} is healthy and not named: ${[...named].join(', ')}`);
-    assert.ok(!host.failed.some((f) => f.unit === 'hb-crashloop.service'), 'a crash loop with Restart=always restarts, it never enters failed');
+    assert.ok(
+      !host.failed.some((f) => f.unit === 'hb-crashloop.service'),
+      'a crash loop with Restart=always restarts, it never enters failed',
+    );
 
     // hb-tick.timer's job ran every 2 s the whole time, and the exporter counted its runs from the journal.
     const tick = host.timerJobs.find((j) => j.unit === 'hb-tick.timer');

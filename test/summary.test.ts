@@ -15,7 +15,6 @@ import {
   SUMMARY_QUERIES,
   SUMMARY_USAGE,
   findLoops,
-  formatDuration,
   hostMatcher,
   parseSummaryArgs,
   planWindow,
@@ -23,6 +22,7 @@ import {
   renderQuery,
   type Summary,
 } from '../src/commands/summary.ts';
+import { formatDuration } from '../src/duration.ts';
 import { METRIC_NAMES } from '../src/metrics/definitions.ts';
 import { runCli, skipReason } from './support/cli.ts';
 import { startVictoria, victoriaUnavailable, type Victoria } from './support/victoria.ts';
@@ -51,7 +51,21 @@ test('flags: defaults, every value flag, and usage errors naming the flag', () =
   assert.equal(d.timeoutMs, 10_000);
   assert.equal(d.limit, 20);
   assert.equal(d.intervalSeconds, 30);
-  const a = parseSummaryArgs(['--since=1h30m', '--host', 'kai', '--format', 'markdown', '--limit', '0', '--timeout', '2s', '--interval', '1m', '--vm-url', 'http://x:1']);
+  const a = parseSummaryArgs([
+    '--since=1h30m',
+    '--host',
+    'kai',
+    '--format',
+    'markdown',
+    '--limit',
+    '0',
+    '--timeout',
+    '2s',
+    '--interval',
+    '1m',
+    '--vm-url',
+    'http://x:1',
+  ]);
   assert.equal(a.sinceSeconds, 5400);
   assert.equal(a.host, 'kai');
   assert.equal(a.format, 'markdown');
@@ -66,15 +80,24 @@ test('flags: defaults, every value flag, and usage errors naming the flag', () =
     [['--limit', '-1'], /--limit/],
     [['--timeout', '60s'], /--timeout/],
     [['--host', ''], /--host/],
-    [["--bogus"], /unknown option "--bogus"/],
+    [['--bogus'], /unknown option --bogus/],
     [['--since'], /--since needs a value/],
   ] as const) {
-    assert.throws(() => parseSummaryArgs(argv), (e: Error & { exitCode?: number }) => pattern.test(e.message) && e.exitCode === 2);
+    assert.throws(
+      () => parseSummaryArgs(argv),
+      (e: Error & { exitCode?: number }) => pattern.test(e.message) && e.exitCode === 2,
+    );
   }
 });
 
 test('window: integral step, coarser for long windows, at most MAX_STEPS steps', () => {
-  assert.deepEqual(planWindow('24h', 86_400, 1000_000.7, 30), { since: '24h', start: 1000_000 - 86_400, end: 1000_000, step: 30, intervalSeconds: 30 });
+  assert.deepEqual(planWindow('24h', 86_400, 1000_000.7, 30), {
+    since: '24h',
+    start: 1000_000 - 86_400,
+    end: 1000_000,
+    step: 30,
+    intervalSeconds: 30,
+  });
   const month = planWindow('31d', 31 * 86_400, 2e9, 30);
   assert.equal(month.step, 893);
   assert.ok((month.end - month.start) / month.step <= 3000 && month.end - month.start >= 31 * 86_400);
@@ -157,7 +180,8 @@ function knownDay(): string {
     // kai-server's exporter was silent from 07:00:00 to 07:10:00 (19 runs missing).
     if (!(t > D + 7 * H && t < D + 7 * H + 10 * M)) {
       const host = 'kai-server';
-      const unit = (u: string, loaded = true): void => put('systemd_unit_loaded', { unit: u, host, load_state: loaded ? 'loaded' : 'not-found' }, loaded ? 1 : 0, t);
+      const unit = (u: string, loaded = true): void =>
+        put('systemd_unit_loaded', { unit: u, host, load_state: loaded ? 'loaded' : 'not-found' }, loaded ? 1 : 0, t);
       const failed = (u: string, result: string, v: number): void => put('systemd_unit_failed', { unit: u, host, result }, v, t);
       const service = (u: string, o: { failed?: string; exit?: number; restarts?: number }): void => {
         unit(u);
@@ -175,7 +199,13 @@ function knownDay(): string {
         }
       };
       /** What the exporter pushes for a timer's job: runs counted by result, the latest result, the remembered last success. */
-      const job = (u: string, svc: string, runs: Record<string, number>, lastResult: string | undefined, lastSuccess: number | undefined): void => {
+      const job = (
+        u: string,
+        svc: string,
+        runs: Record<string, number>,
+        lastResult: string | undefined,
+        lastSuccess: number | undefined,
+      ): void => {
         for (const [result, n] of Object.entries(runs)) put('systemd_timer_runs_total', { unit: u, host, service: svc, result }, n, t);
         if (lastResult !== undefined) put('systemd_timer_last_result', { unit: u, host, service: svc, result: lastResult }, 1, t);
         if (lastSuccess !== undefined) put('systemd_timer_last_success_timestamp_seconds', { unit: u, host, service: svc }, lastSuccess, t);
@@ -244,7 +274,12 @@ function knownDay(): string {
       put('systemd_timer_last_trigger_timestamp_seconds', { unit: 'certbot.timer', host }, trigger, t);
       put('systemd_unit_seconds_since_active', { unit: 'certbot.timer', host }, t - trigger, t);
       put('systemd_timer_interval_seconds', { unit: 'certbot.timer', host }, 12 * H, t);
-      put('systemd_timer_runs_total', { unit: 'certbot.timer', host, service: 'certbot.service', result: 'success' }, Math.floor((t - FIRST) / (12 * H)) + 1, t);
+      put(
+        'systemd_timer_runs_total',
+        { unit: 'certbot.timer', host, service: 'certbot.service', result: 'success' },
+        Math.floor((t - FIRST) / (12 * H)) + 1,
+        t,
+      );
       put('systemd_timer_last_result', { unit: 'certbot.timer', host, service: 'certbot.service', result: 'success' }, 1, t);
       put('systemd_timer_last_success_timestamp_seconds', { unit: 'certbot.timer', host, service: 'certbot.service' }, trigger, t);
       put('systemd_heartbeat_units', { host }, 2, t);
@@ -431,7 +466,14 @@ describe('summary against a real VictoriaMetrics with a known day', { skip: reas
       },
     ]);
     assert.deepEqual(kai.missing, [
-      { unit: 'gone.service', loadState: 'not-found', firstSeenAt: START + 30, lastSeenAt: END, missingBeforeWindow: true, stillMissing: true },
+      {
+        unit: 'gone.service',
+        loadState: 'not-found',
+        firstSeenAt: START + 30,
+        lastSeenAt: END,
+        missingBeforeWindow: true,
+        stillMissing: true,
+      },
     ]);
     assert.deepEqual(kai.coverage, {
       runs: 2880 - 19,
@@ -491,7 +533,7 @@ describe('summary against a real VictoriaMetrics with a known day', { skip: reas
     assert.deepEqual(
       kai.restarts.map((u) => [u.unit, u.restarts, u.loops.length]),
       [['crashloop.service', 20, 1]],
-      'the 20 of the last loop; the lone restart at 11:00:00 is the window\'s start, outside (start, end]',
+      "the 20 of the last loop; the lone restart at 11:00:00 is the window's start, outside (start, end]",
     );
     assert.deepEqual(
       kai.timerJobs.map((j) => [j.unit, j.runs, j.failures, j.problem]),
@@ -558,7 +600,11 @@ describe('summary against a real VictoriaMetrics with a known day', { skip: reas
         assert.match(request, new RegExp(`authorization: Basic ${Buffer.from('ops:s=cret').toString('base64')}`, 'i'));
         assert.match(request, /x-scope: team1/i);
       }
-      const bearer = await runCli(['summary', '--vm-url', `http://127.0.0.1:${port(proxy)}`], { CREDENTIALS_DIRECTORY: credentialsDir('t0ken') }, 30_000);
+      const bearer = await runCli(
+        ['summary', '--vm-url', `http://127.0.0.1:${port(proxy)}`],
+        { CREDENTIALS_DIRECTORY: credentialsDir('t0ken') },
+        30_000,
+      );
       assert.equal(bearer.code, 1);
       assert.match(seen.at(-1) ?? '', /authorization: Bearer t0ken/i);
     } finally {
@@ -608,7 +654,12 @@ describe('VictoriaMetrics down', () => {
     const r = await runCli(['summary', '--vm-url', `http://127.0.0.1:${p}`], {}, 30_000);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, new RegExp(`^systemd-heartbeat: error: VictoriaMetrics at http://127\\.0\\.0\\.1:${p} cannot be queried: .*ECONNREFUSED.*\\(check --vm-url\\)\\n$`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^systemd-heartbeat: error: VictoriaMetrics at http://127\\.0\\.0\\.1:${p} cannot be queried: .*ECONNREFUSED.*\\(check --vm-url\\)\\n$`,
+      ),
+    );
   });
 
   test('accepts but never answers: exit 1 when --timeout runs out, saying so', async () => {

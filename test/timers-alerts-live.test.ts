@@ -49,7 +49,6 @@ const RUNS_DEADLINE_MS = 90_000;
 /** Runs after everything expected fired, so "nothing for hb-tick.timer" is judged on a while of data. */
 const MORE_RUNS = 6;
 
-
 describe('timer alerts live: real systemd 252 -> built CLI -> real VictoriaMetrics -> real vmalert', { skip: reason }, () => {
   let sb: Sandbox | undefined;
   let vm: Victoria | undefined;
@@ -57,7 +56,10 @@ describe('timer alerts live: real systemd 252 -> built CLI -> real VictoriaMetri
 
   before(async () => {
     assertBuilt();
-    [sb, vm] = await Promise.all([bootSandbox({ extraUnits: EXTRA_UNITS, bootUnits: ['hb-once.timer', 'hb-fail.timer'] }), startVictoria()]);
+    [sb, vm] = await Promise.all([
+      bootSandbox({ extraUnits: EXTRA_UNITS, bootUnits: ['hb-once.timer', 'hb-fail.timer'] }),
+      startVictoria(),
+    ]);
     vmalert = await startShortVmalert(vm, SHORT);
   });
   after(async () => {
@@ -70,16 +72,26 @@ describe('timer alerts live: real systemd 252 -> built CLI -> real VictoriaMetri
     const alerting = vmalert as Vmalert;
 
     // The units are what the test says they are, per systemd itself.
-    const show = await box.systemctl(['show', '-p', 'Id,ActiveState,SubState,NextElapseUSecMonotonic', '--', 'hb-stopped.timer', 'hb-once.timer']);
+    const show = await box.systemctl([
+      'show',
+      '-p',
+      'Id,ActiveState,SubState,NextElapseUSecMonotonic',
+      '--',
+      'hb-stopped.timer',
+      'hb-once.timer',
+    ]);
     assert.match(show.stdout, /Id=hb-stopped\.timer\nActiveState=inactive\nSubState=dead/, show.stdout);
 
     const runExporter = async (): Promise<void> => {
       // hb-stopped.timer by name: a glob sees only units systemd has loaded, and a timer
       // nothing references and nobody started is not loaded (src/systemd/collect.ts).
-      const r = await box.exec([process.execPath, CLI, '--host', HOST, '-u', 'hb-*.timer', '-u', 'hb-stopped.timer', '--endpoint', victoria.otlpUrl], {
-        env: { SYSTEMD_HEARTBEAT_STATE_DIR: STATE },
-        timeoutMs: 30_000,
-      });
+      const r = await box.exec(
+        [process.execPath, CLI, '--host', HOST, '-u', 'hb-*.timer', '-u', 'hb-stopped.timer', '--endpoint', victoria.otlpUrl],
+        {
+          env: { SYSTEMD_HEARTBEAT_STATE_DIR: STATE },
+          timeoutMs: 30_000,
+        },
+      );
       assert.equal(r.code, 0, `exporter exited ${r.code}: ${r.stderr}`);
     };
     const firing = (alerts: readonly VmalertAlert[], name: string, unit?: string): VmalertAlert[] =>
@@ -115,9 +127,15 @@ describe('timer alerts live: real systemd 252 -> built CLI -> real VictoriaMetri
       if (settledAt !== undefined && runs >= settledAt + MORE_RUNS) break;
       await sleep(Math.max(0, RUN_EVERY_MS - (Date.now() - tick)));
     }
-    t.diagnostic(`${runs} exporter runs in ${Date.now() - started} ms; the expected alerts all fired after run ${String(settledAt)}; hb-tick.timer pending along the way: ${tickPending}`);
+    t.diagnostic(
+      `${runs} exporter runs in ${Date.now() - started} ms; the expected alerts all fired after run ${String(settledAt)}; hb-tick.timer pending along the way: ${tickPending}`,
+    );
     assert.ok(settledAt !== undefined, `after ${runs} runs the expected alerts did not all fire; vmalert has:\n${describeAlerts(alerts)}`);
-    assert.deepEqual(alerts.filter((a) => a.labels['unit'] === 'hb-tick.timer'), [], 'at the end, not even a pending alert for hb-tick.timer');
+    assert.deepEqual(
+      alerts.filter((a) => a.labels['unit'] === 'hb-tick.timer'),
+      [],
+      'at the end, not even a pending alert for hb-tick.timer',
+    );
 
     const willNotFire = firing(alerts, 'SystemdTimerWillNotFire');
     assert.deepEqual(
@@ -130,13 +148,22 @@ describe('timer alerts live: real systemd 252 -> built CLI -> real VictoriaMetri
       assert.equal(a.labels['severity'], 'warning');
       assert.equal(a.annotations['runbook_url'], 'RUNBOOK.md#systemdtimerwillnotfire');
     }
-    assert.match(willNotFire.find((a) => a.labels['unit'] === 'hb-stopped.timer')?.annotations['description'] ?? '', /the timer is not active/);
+    assert.match(
+      willNotFire.find((a) => a.labels['unit'] === 'hb-stopped.timer')?.annotations['description'] ?? '',
+      /the timer is not active/,
+    );
 
     const jobFailing = firing(alerts, 'SystemdTimerJobFailing');
-    assert.deepEqual(jobFailing.map((a) => `${a.labels['unit']}:${a.labels['service']}:${a.labels['result']}`), ['hb-fail.timer:hb-fail.service:exit-code']);
+    assert.deepEqual(
+      jobFailing.map((a) => `${a.labels['unit']}:${a.labels['service']}:${a.labels['result']}`),
+      ['hb-fail.timer:hb-fail.service:exit-code'],
+    );
     assert.equal(jobFailing[0]?.labels['severity'], 'critical');
     assert.equal(jobFailing[0]?.annotations['runbook_url'], 'RUNBOOK.md#systemdtimerjobfailing');
-    assert.match(jobFailing[0]?.annotations['description'] ?? '', /^hb-fail\.service, started by hb-fail\.timer on timers-alerts, last finished with result exit-code/);
+    assert.match(
+      jobFailing[0]?.annotations['description'] ?? '',
+      /^hb-fail\.service, started by hb-fail\.timer on timers-alerts, last finished with result exit-code/,
+    );
 
     // What the alerts stand on, per VictoriaMetrics: the exhausted timer really has no next
     // elapse while the healthy one has one, and the failing job never succeeded.
@@ -144,9 +171,13 @@ describe('timer alerts live: real systemd 252 -> built CLI -> real VictoriaMetri
     const withNext = next.map((s) => s.metric['unit']).sort();
     assert.ok(withNext.includes('hb-tick.timer') && withNext.includes('hb-stale.timer'), `next elapse for ${withNext.join(', ')}`);
     assert.ok(!withNext.includes('hb-once.timer') && !withNext.includes('hb-stopped.timer'), `next elapse for ${withNext.join(', ')}`);
-    const successes = await victoria.query(`last_over_time(systemd_timer_runs_total{host="${HOST}",unit="hb-fail.timer",result="success"}[20s])`);
+    const successes = await victoria.query(
+      `last_over_time(systemd_timer_runs_total{host="${HOST}",unit="hb-fail.timer",result="success"}[20s])`,
+    );
     assert.equal(successes[0]?.value, 0, 'hb-fail.service never succeeded');
-    const failures = await victoria.query(`last_over_time(systemd_timer_runs_total{host="${HOST}",unit="hb-fail.timer",result="exit-code"}[20s])`);
+    const failures = await victoria.query(
+      `last_over_time(systemd_timer_runs_total{host="${HOST}",unit="hb-fail.timer",result="exit-code"}[20s])`,
+    );
     assert.ok((failures[0]?.value ?? 0) > 3, `hb-fail.service failed runs: ${JSON.stringify(failures)}`);
   });
 });

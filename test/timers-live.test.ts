@@ -58,8 +58,7 @@ describe('timer jobs counted exactly from the journal, live', { skip: reason }, 
     return series?.values.at(-1);
   }
 
-
-  test('runs by result match the jobs\' own counts; last result and last success follow', async (t) => {
+  test("runs by result match the jobs' own counts; last result and last success follow", async (t) => {
     await tick(); // before the timers start: from here on every run counts
     for (const t of TIMERS) assert.equal((await sb.systemctl(['start', t])).code, 0);
     const perTick: number[] = [];
@@ -72,10 +71,22 @@ describe('timer jobs counted exactly from the journal, live', { skip: reason }, 
     assert.equal((await sb.systemctl(['restart', 'hb-ok.service'])).code, 0);
     // Let the last runs finish, then one more tick sees them all.
     for (const t of TIMERS) assert.equal((await sb.systemctl(['stop', t])).code, 0);
-    await sb.waitFor(async () => {
-      const r = await sb.systemctl(['show', '-p', 'ActiveState', '--value', 'hb-jobfail.service', 'hb-jobok.service', 'hb-jobmixed.service']);
-      return !/activating|deactivating/.test(r.stdout);
-    }, 'the jobs are idle', 10_000);
+    await sb.waitFor(
+      async () => {
+        const r = await sb.systemctl([
+          'show',
+          '-p',
+          'ActiveState',
+          '--value',
+          'hb-jobfail.service',
+          'hb-jobok.service',
+          'hb-jobmixed.service',
+        ]);
+        return !/activating|deactivating/.test(r.stdout);
+      },
+      'the jobs are idle',
+      10_000,
+    );
     await tick();
 
     const ok = await lines('/var/tmp/jobok.count');
@@ -91,8 +102,14 @@ describe('timer jobs counted exactly from the journal, live', { skip: reason }, 
     assert.equal(await runs('hb-jobmixed.timer', 'success', 2), 2);
     assert.equal(await runs('hb-jobmixed.timer', 'exit-code', mixed - 2), mixed - 2);
     // Several runs happened between two ticks, and none was lost or doubled on the way.
-    assert.ok(perTick.every((v, i) => i === 0 || v >= (perTick[i - 1] as number)), `monotonic: ${perTick}`);
-    assert.ok(perTick.some((v, i) => i > 0 && v - (perTick[i - 1] as number) >= 2), `a tick saw two or more runs at once: ${perTick}`);
+    assert.ok(
+      perTick.every((v, i) => i === 0 || v >= (perTick[i - 1] as number)),
+      `monotonic: ${perTick}`,
+    );
+    assert.ok(
+      perTick.some((v, i) => i > 0 && v - (perTick[i - 1] as number) >= 2),
+      `a tick saw two or more runs at once: ${perTick}`,
+    );
 
     assert.equal(await latest(`systemd_timer_last_result{host="${HOST}",unit="hb-jobfail.timer",result="exit-code"}`, 1), 1);
     assert.equal(await latest(`systemd_timer_last_result{host="${HOST}",unit="hb-jobok.timer",result="success"}`, 1), 1);
@@ -104,7 +121,10 @@ describe('timer jobs counted exactly from the journal, live', { skip: reason }, 
     const [mixedSuccess] = await vm.exportRaw(`systemd_timer_last_success_timestamp_seconds{host="${HOST}",unit="hb-jobmixed.timer"}`);
     assert.ok(mixedSuccess && mixedSuccess.values.length >= TICKS, 'the mixed job has a last success in every tick after its second run');
     const lastGood = mixedSuccess.values.at(-1) as number;
-    assert.ok(mixedSuccess.values.slice(-TICKS + 1).every((v) => v === lastGood), `stays at the last good run while it fails: ${mixedSuccess.values}`);
+    assert.ok(
+      mixedSuccess.values.slice(-TICKS + 1).every((v) => v === lastGood),
+      `stays at the last good run while it fails: ${mixedSuccess.values}`,
+    );
     const [okSuccess] = await vm.exportRaw(`systemd_timer_last_success_timestamp_seconds{host="${HOST}",unit="hb-jobok.timer"}`);
     assert.ok(new Set(okSuccess?.values).size >= TICKS, `a healthy job's last success advances: ${okSuccess?.values}`);
 

@@ -8,11 +8,24 @@ import type { WatchedTimer } from '../src/systemd/collect.ts';
 import type { UnitStatus } from '../src/systemd/unit.ts';
 
 const entry = (cursor: string, unit: string, id: string, result?: string, at = 1_795_000_000_000_000) =>
-  JSON.stringify({ __CURSOR: cursor, __REALTIME_TIMESTAMP: String(at), MESSAGE_ID: id, UNIT: unit, ...(result ? { UNIT_RESULT: result } : {}) });
+  JSON.stringify({
+    __CURSOR: cursor,
+    __REALTIME_TIMESTAMP: String(at),
+    MESSAGE_ID: id,
+    UNIT: unit,
+    ...(result ? { UNIT_RESULT: result } : {}),
+  });
 
 test('journalctl arguments: PID 1, both message ids, the services, after the cursor or since the first run', () => {
   const args = journalArgs(['a.service', 'b.service'], { cursor: 's=abc' });
-  assert.deepEqual(args.slice(-6), ['--after-cursor=s=abc', '_PID=1', `MESSAGE_ID=${SUCCESS_MESSAGE_ID}`, `MESSAGE_ID=${FAILURE_MESSAGE_ID}`, 'UNIT=a.service', 'UNIT=b.service']);
+  assert.deepEqual(args.slice(-6), [
+    '--after-cursor=s=abc',
+    '_PID=1',
+    `MESSAGE_ID=${SUCCESS_MESSAGE_ID}`,
+    `MESSAGE_ID=${FAILURE_MESSAGE_ID}`,
+    'UNIT=a.service',
+    'UNIT=b.service',
+  ]);
   assert.ok(journalArgs(['a.service'], { sinceSeconds: 1700.9 }).includes('--since=@1700'));
   assert.ok(args.includes('json') && args.includes('-n'), 'bounded JSON output');
 });
@@ -39,24 +52,69 @@ test('journal output: runs by result, the last cursor; garbage lines skipped', (
 });
 
 test('journal not readable: the hint on stderr, or a failing journalctl', () => {
-  const hint = 'Hint: You are currently not seeing messages from other users and the system.\n      Users in groups \'adm\', \'systemd-journal\' can see all messages.';
+  const hint =
+    "Hint: You are currently not seeing messages from other users and the system.\n      Users in groups 'adm', 'systemd-journal' can see all messages.";
   const denied = parseJournalOutput('', hint);
   assert.equal(denied.readable, false);
   assert.match(denied.problem ?? '', /not seeing messages from other users/);
-  assert.deepEqual(parseJournalOutput('', 'Failed to seek to cursor: Invalid argument\n', 1), { readable: false, problem: 'Failed to seek to cursor: Invalid argument', runs: [], capped: false });
+  assert.deepEqual(parseJournalOutput('', 'Failed to seek to cursor: Invalid argument\n', 1), {
+    readable: false,
+    problem: 'Failed to seek to cursor: Invalid argument',
+    runs: [],
+    capped: false,
+  });
 });
 
 function service(over: Partial<UnitStatus>): UnitStatus {
-  return { id: 'job.service', names: ['job.service'], loadState: 'loaded', activeState: 'inactive', subState: 'dead', result: 'success', nRestarts: 0, execMainStatus: 0, execMainExitMonotonic: undefined, inactiveExitMonotonic: undefined, activeExitMonotonic: undefined, invocationId: 'i1', timer: undefined, ...over };
+  return {
+    id: 'job.service',
+    names: ['job.service'],
+    loadState: 'loaded',
+    activeState: 'inactive',
+    subState: 'dead',
+    result: 'success',
+    nRestarts: 0,
+    execMainStatus: 0,
+    execMainExitMonotonic: undefined,
+    inactiveExitMonotonic: undefined,
+    activeExitMonotonic: undefined,
+    invocationId: 'i1',
+    timer: undefined,
+    ...over,
+  };
 }
-const timer = (svc: UnitStatus | undefined): WatchedTimer => ({ name: 'job.timer', status: service({ id: 'job.timer' }), service: 'job.service', serviceStatus: svc });
+const timer = (svc: UnitStatus | undefined): WatchedTimer => ({
+  name: 'job.timer',
+  status: service({ id: 'job.timer' }),
+  service: 'job.service',
+  serviceStatus: svc,
+});
 const CLOCK = { monotonic: 1000, realtime: 1_795_000_000 };
 
 test('runs from the journal: every run once, across ticks; last success kept when runs fail', () => {
-  const journal = (runs: Array<[string, number]>) => ({ readable: true, capped: false, runs: runs.map(([result, finishedAt]) => ({ service: 'job.service', result, finishedAt })) });
+  const journal = (runs: Array<[string, number]>) => ({
+    readable: true,
+    capped: false,
+    runs: runs.map(([result, finishedAt]) => ({ service: 'job.service', result, finishedAt })),
+  });
   let memory = accountTimers({}, [timer(service({ inactiveEnterMonotonic: 990 }))], journal([]), CLOCK);
-  assert.deepEqual(memory['job.timer'], { service: 'job.service', runs: { success: 0 }, lastSuccess: 1_795_000_000 - 10, lastResult: 'success', countedInvocation: 'i1' });
-  memory = accountTimers(memory, [timer(service({ result: 'exit-code', invocationId: 'i4', execMainStatus: 1 }))], journal([['success', 1_795_000_001], ['exit-code', 1_795_000_003], ['exit-code', 1_795_000_005]]), CLOCK);
+  assert.deepEqual(memory['job.timer'], {
+    service: 'job.service',
+    runs: { success: 0 },
+    lastSuccess: 1_795_000_000 - 10,
+    lastResult: 'success',
+    countedInvocation: 'i1',
+  });
+  memory = accountTimers(
+    memory,
+    [timer(service({ result: 'exit-code', invocationId: 'i4', execMainStatus: 1 }))],
+    journal([
+      ['success', 1_795_000_001],
+      ['exit-code', 1_795_000_003],
+      ['exit-code', 1_795_000_005],
+    ]),
+    CLOCK,
+  );
   assert.deepEqual(memory['job.timer']?.runs, { success: 1, 'exit-code': 2 });
   assert.equal(memory['job.timer']?.lastSuccess, 1_795_000_001, 'the last good run, from the journal');
   assert.equal(memory['job.timer']?.lastResult, 'exit-code');
@@ -78,7 +136,17 @@ test('without the journal: one run per new finished invocation; a running job is
 
 test('next elapse: the earlier of calendar and converted monotonic; none when neither', () => {
   const t = (nextElapseRealtime?: number, nextElapseMonotonic?: number) =>
-    service({ id: 'x.timer', timer: { unit: 'x.service', lastTriggerRealtime: undefined, lastTriggerMonotonic: undefined, nextElapseRealtime, nextElapseMonotonic, intervalSeconds: undefined } });
+    service({
+      id: 'x.timer',
+      timer: {
+        unit: 'x.service',
+        lastTriggerRealtime: undefined,
+        lastTriggerMonotonic: undefined,
+        nextElapseRealtime,
+        nextElapseMonotonic,
+        intervalSeconds: undefined,
+      },
+    });
   assert.equal(nextElapseTimestamp(t(1_795_000_100, 1030), CLOCK), 1_795_000_030);
   assert.equal(nextElapseTimestamp(t(1_795_000_100), CLOCK), 1_795_000_100);
   assert.equal(nextElapseTimestamp(t(), CLOCK), undefined);

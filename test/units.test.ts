@@ -77,17 +77,24 @@ test('systemd-analyze verify passes on both units, without a warning', { skip: s
   }
 });
 
-test(`systemd-analyze security --offline=true rates the service at most ${MAX_EXPOSURE}`, { skip: skipReason(analyzeUnavailable()) }, () => {
+test(`systemd-analyze security --offline=true rates the service at most ${MAX_EXPOSURE}`, {
+  skip: skipReason(analyzeUnavailable()),
+}, () => {
   const { dir, service } = renderedCopies();
   try {
     // Exit code 0 although the table has ✗ rows: the status is only about --threshold.
-    const out = execFileSync('systemd-analyze', ['security', '--offline=true', '--no-pager', service], { encoding: 'utf8', timeout: 60_000 });
+    const out = execFileSync('systemd-analyze', ['security', '--offline=true', '--no-pager', service], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     const m = /Overall exposure level for \S+: (\d+(?:\.\d+)?) /.exec(out);
     assert.ok(m, `an exposure line in:\n${out}`);
     const exposure = Number(m[1]);
     assert.ok(exposure <= MAX_EXPOSURE, `exposure ${exposure} > ${MAX_EXPOSURE}:\n${out}`);
     // --threshold is in tenths; the same bound as a pass/fail exit code.
-    const r = spawnSync('systemd-analyze', ['security', '--offline=true', `--threshold=${MAX_EXPOSURE * 10}`, service], { encoding: 'utf8' });
+    const r = spawnSync('systemd-analyze', ['security', '--offline=true', `--threshold=${MAX_EXPOSURE * 10}`, service], {
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0);
     // And the measurement can fail: the unhardened minimum rates far above the bound.
     writeFileSync(service, `[Service]\nType=oneshot\nExecStart=${process.execPath} ${join(dir, 'systemd-heartbeat.cjs')}\n`);
@@ -107,7 +114,10 @@ test('the user units install renders pass systemd-analyze --user verify', { skip
     writeFileSync(bundle, '');
     const service = join(dir, SERVICE);
     const timer = join(dir, TIMER);
-    writeFileSync(service, renderService({ scope: 'user', nodePath: process.execPath, bundlePath: bundle, userTokenPath: join(dir, 'otlp-token') }));
+    writeFileSync(
+      service,
+      renderService({ scope: 'user', nodePath: process.execPath, bundlePath: bundle, userTokenPath: join(dir, 'otlp-token') }),
+    );
     writeFileSync(timer, renderTimer({ intervalSeconds: 30 }));
     // The user manager's paths come from XDG_RUNTIME_DIR and HOME: point both into the temp dir.
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', XDG_RUNTIME_DIR: runtime, HOME: dir };

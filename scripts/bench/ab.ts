@@ -19,7 +19,6 @@ import { BENCH_PATTERN, createJournalReplay, generateUnits } from './units.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 
-
 const args = process.argv.slice(2);
 let n = 10;
 let reps = 40;
@@ -33,7 +32,6 @@ for (let i = 0; i < args.length; i++) {
     entries.push([a.slice(0, eq), a.slice(eq + 1)]);
   }
 }
-
 
 const runner = startRunner();
 const scratch = mkdtempSync(join(tmpdir(), 'hb-ab-'));
@@ -67,7 +65,9 @@ try {
     const ss = samples[i] as Sample[];
     const ratio = (f: (s: Sample) => number): string => median(ss.map((s, r) => f(s) / f(floor[r] as Sample))).toFixed(3);
     console.log(
-      `${name.padEnd(14)} ${median(ss.map((s) => s.wall_ms)).toFixed(1).padStart(6)} ${median(ss.map(cpu)).toFixed(1).padStart(6)} ` +
+      `${name.padEnd(14)} ${median(ss.map((s) => s.wall_ms))
+        .toFixed(1)
+        .padStart(6)} ${median(ss.map(cpu)).toFixed(1).padStart(6)} ` +
         `${(median(ss.map((s) => s.maxrss_kb)) / 1024).toFixed(1).padStart(5)}  | ${ratio((s) => s.wall_ms)} ${ratio(cpu)} ${ratio((s) => s.maxrss_kb)}`,
     );
   });

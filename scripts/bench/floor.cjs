@@ -74,19 +74,26 @@ function count(text) {
 }
 
 function globRe(glob) {
-  return new RegExp('^' + glob.replace(/[.+^${}()|\\/]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+  return new RegExp(
+    '^' +
+      glob
+        .replace(/[.+^${}()|\\/]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+  );
 }
 
 async function main() {
   // State: the lock, what the last run remembered, the spool's length.
   fs.mkdirSync(`${stateDir}/spool`, { recursive: true });
   const lock = `${stateDir}/lock`;
-  let locked = false;
+  let _locked = false;
   if (!print) {
     const fd = fs.openSync(lock, 'wx');
     fs.writeSync(fd, String(process.pid));
     fs.closeSync(fd);
-    locked = true;
+    _locked = true;
     process.on('exit', () => fs.unlinkSync(lock));
   }
   let state = { units: {}, spoolDropped: 0, timers: {}, journal: {} };
@@ -102,7 +109,11 @@ async function main() {
     if (!/[*?[]/.test(p)) names.add(p);
     else {
       const re = globRe(p);
-      for (const u of listed.map((r) => r.unit).filter((u) => re.test(u)).sort()) names.add(u);
+      for (const u of listed
+        .map((r) => r.unit)
+        .filter((u) => re.test(u))
+        .sort())
+        names.add(u);
     }
   }
   const failed = listed.filter((r) => r.active === 'failed');
@@ -116,8 +127,10 @@ async function main() {
       const eq = line.indexOf('=');
       if (eq <= 0) continue;
       const k = line.slice(0, eq);
-      if (k === 'TimersMonotonic' || k === 'TimersCalendar') (r[k] ||= []).push(line.slice(eq + 1));
-      else if (!(k in r)) r[k] = line.slice(eq + 1);
+      if (k === 'TimersMonotonic' || k === 'TimersCalendar') {
+        r[k] ??= [];
+        r[k].push(line.slice(eq + 1));
+      } else if (!(k in r)) r[k] = line.slice(eq + 1);
     }
     if (r.Id) for (const n of [r.Id, ...(r.Names || '').split(' ')]) if (n && !records.has(n)) records.set(n, r);
   }
@@ -127,14 +140,24 @@ async function main() {
     .map((n) => records.get(n))
     .filter((r) => r && r.LoadState === 'loaded' && r.Id.endsWith('.timer'))
     .map((r) => ({ name: r.Id, r, service: r.Unit || r.Id.replace(/\.timer$/, '.service') }));
-  let runs = [];
+  const runs = [];
   let cursor = state.journal.cursor;
   if (timers.length > 0) {
     const from = cursor ? `--after-cursor=${cursor}` : `--since=@${Math.floor(state.journal.since ?? Date.now() / 1000)}`;
     const services = [...new Set(timers.map((t) => t.service))];
     const out = await spawn(journalBinary, [
-      '--system', '--no-pager', '-o', 'json', '--output-fields=MESSAGE_ID,UNIT,UNIT_RESULT', '-n', '10000', from,
-      '_PID=1', `MESSAGE_ID=${SUCCESS_ID}`, `MESSAGE_ID=${FAILURE_ID}`, ...services.map((u) => `UNIT=${u}`),
+      '--system',
+      '--no-pager',
+      '-o',
+      'json',
+      '--output-fields=MESSAGE_ID,UNIT,UNIT_RESULT',
+      '-n',
+      '10000',
+      from,
+      '_PID=1',
+      `MESSAGE_ID=${SUCCESS_ID}`,
+      `MESSAGE_ID=${FAILURE_ID}`,
+      ...services.map((u) => `UNIT=${u}`),
     ]);
     for (const line of out.split('\n')) {
       if (line[0] !== '{') continue;
@@ -201,7 +224,9 @@ async function main() {
         .map((m) => timespan(m[1]));
       if (periods.length > 0) add('systemd_timer_interval_seconds', { unit }, Math.min(...periods));
       const nextMono = timespan(r.NextElapseUSecMonotonic);
-      const next = [realtime(r.NextElapseUSecRealtime), nextMono === undefined ? undefined : real + (nextMono - mono)].filter((t) => t !== undefined);
+      const next = [realtime(r.NextElapseUSecRealtime), nextMono === undefined ? undefined : real + (nextMono - mono)].filter(
+        (t) => t !== undefined,
+      );
       if (next.length > 0) add('systemd_timer_next_elapse_timestamp_seconds', { unit }, Math.min(...next));
     }
   }
@@ -218,9 +243,17 @@ async function main() {
     }
     const job = records.get(service);
     const running = ['active', 'activating', 'deactivating', 'reloading'].includes(job?.ActiveState);
-    if (job && job.LoadState === 'loaded' && ((job.ActiveState === 'active' && job.SubState === 'exited') || (!running && job.InvocationID))) {
+    if (
+      job &&
+      job.LoadState === 'loaded' &&
+      ((job.ActiveState === 'active' && job.SubState === 'exited') || (!running && job.InvocationID))
+    ) {
       lastResult = job.Result || 'success';
-      const at = micros(job.ActiveState === 'active' ? job.ExecMainExitTimestampMonotonic : job.InactiveEnterTimestampMonotonic || job.ExecMainExitTimestampMonotonic);
+      const at = micros(
+        job.ActiveState === 'active'
+          ? job.ExecMainExitTimestampMonotonic
+          : job.InactiveEnterTimestampMonotonic || job.ExecMainExitTimestampMonotonic,
+      );
       if (lastResult === 'success' && at !== undefined) lastSuccess = Math.max(lastSuccess ?? 0, real - (mono - at));
     }
     timerMemory[unit] = { service, runs: counts, lastSuccess, lastResult, countedInvocation: job?.InvocationID || undefined };
@@ -239,7 +272,7 @@ async function main() {
   if (timers.length > 0) add('systemd_heartbeat_journal_readable', {}, 1);
 
   if (print) {
-    process.stdout.write(JSON.stringify({ observations: obs }) + '\n');
+    process.stdout.write(`${JSON.stringify({ observations: obs })}\n`);
     return 0;
   }
   try {

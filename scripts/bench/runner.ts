@@ -22,7 +22,7 @@ export interface Sample {
 /** The persistent measuring process: one job in, one rusage line out. */
 export function startRunner(): { run(argv: string[], env: Record<string, string>): Promise<Sample>; stop(): void } {
   if (spawnSync('python3', ['--version']).status !== 0) {
-    throw new Error('python3 is needed: scripts/bench/rusage.py reads each run\'s rusage with os.wait4');
+    throw new Error("python3 is needed: scripts/bench/rusage.py reads each run's rusage with os.wait4");
   }
   const child = spawn('python3', [join(REPO, 'scripts/bench/rusage.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
@@ -45,7 +45,7 @@ export function startRunner(): { run(argv: string[], env: Record<string, string>
             reject(new Error(`${argv.slice(1).join(' ')} exited ${sample.status}: ${readFileSync(stderr, 'utf8').trim()}`));
           } else resolve(sample);
         });
-        child.stdin.write(JSON.stringify({ argv, env, stdout, stderr }) + '\n');
+        child.stdin.write(`${JSON.stringify({ argv, env, stdout, stderr })}\n`);
       });
     },
     stop() {

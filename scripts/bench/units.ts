@@ -58,7 +58,10 @@ export function createJournalReplay(output: string): { journalctl: string; calls
   chmodSync(script, 0o755);
   return {
     journalctl: script,
-    calls: () => readFileSync(log, 'utf8').split('\n').filter((l) => l !== '').length,
+    calls: () =>
+      readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '').length,
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -79,9 +82,9 @@ export function generateUnits(n: number): GeneratedUnits {
   const blocks = stripHeader(readFileSync(new URL('show-props-all-timestamp-unix.txt', FIXTURES), 'utf8'))
     .trim()
     .split(/\n\n+/);
-  const fixtureList = JSON.parse(
-    stripHeader(readFileSync(new URL('list-units-all-output-json.txt', FIXTURES), 'utf8')),
-  ) as Array<Record<string, string>>;
+  const fixtureList = JSON.parse(stripHeader(readFileSync(new URL('list-units-all-output-json.txt', FIXTURES), 'utf8'))) as Array<
+    Record<string, string>
+  >;
   const others = fixtureList.filter((u) => !(u.unit as string).startsWith('hb-'));
   const listed: Array<Record<string, string>> = [...others];
   const records: string[] = [];
@@ -97,7 +100,10 @@ export function generateUnits(n: number): GeneratedUnits {
     names.push(id);
     const job = property(block, 'Unit');
     if (job !== '' && property(block, 'LastTriggerUSecMonotonic') !== '0') {
-      journal.push(journalEntry(journal.length, job, SUCCESS_MESSAGE_ID), journalEntry(journal.length + 1, job, FAILURE_MESSAGE_ID, 'exit-code'));
+      journal.push(
+        journalEntry(journal.length, job, SUCCESS_MESSAGE_ID),
+        journalEntry(journal.length + 1, job, FAILURE_MESSAGE_ID, 'exit-code'),
+      );
     }
     listed.push({
       unit: id,
@@ -108,9 +114,9 @@ export function generateUnits(n: number): GeneratedUnits {
     });
   }
   return {
-    listUnits: JSON.stringify(listed) + '\n',
-    show: records.join('\n\n') + '\n',
-    journal: journal.map((line) => line + '\n').join(''),
+    listUnits: `${JSON.stringify(listed)}\n`,
+    show: `${records.join('\n\n')}\n`,
+    journal: journal.map((line) => `${line}\n`).join(''),
     names,
   };
 }

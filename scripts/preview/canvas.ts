@@ -60,11 +60,11 @@ export class Canvas {
     let cx = x;
     for (const ch of s) {
       const rows = glyph(ch);
-      rows.forEach((row, ry) =>
-        row.forEach((on, rx) => {
+      for (const [ry, row] of rows.entries()) {
+        for (const [rx, on] of row.entries()) {
           if (on) this.rect(cx + rx * scale, y + ry * scale, scale, scale, c);
-        }),
-      );
+        }
+      }
       cx += (GLYPH_WIDTH + 1) * scale;
     }
     return cx - x;

@@ -20,11 +20,15 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { posix } from 'node:path';
-import type { CommandContext } from '../cli.ts';
-import { defaultStateDir, type Scope } from '../config.ts';
+import { parseFlags, scopeOf, type FlagSpec } from '../args.ts';
+import { defaultStateDir } from '../config.ts';
+import { DEFAULT_PERIOD_SECONDS } from '../defaults.ts';
+import { parseDuration } from '../duration.ts';
+import type { CommandContext } from './context.ts';
 import { EXIT, HeartbeatError, describeError, usageError } from '../errors.ts';
 import { createSystemctl } from '../systemd/systemctl.ts';
 import type { RunSystemctl } from '../systemd/collect.ts';
+import type { Scope } from '../systemd/systemctl.ts';
 
 export const SERVICE = 'systemd-heartbeat.service';
 export const TIMER = 'systemd-heartbeat.timer';
@@ -35,7 +39,6 @@ export const BUNDLE_NAME = 'systemd-heartbeat.cjs';
  * it; absent when the build's node rejected its own cache, and then the bundle compiles as usual.
  */
 export const CODE_CACHE_NAME = 'systemd-heartbeat.code-cache';
-export const DEFAULT_INTERVAL_SECONDS = 30;
 /**
  * The system unit's token, looked up by systemd 252 in /etc/credstore/, /run/credstore/,
  * /usr/lib/credstore/ (and the manager's own received credentials). A relative
@@ -92,6 +95,7 @@ token are left in place (and listed).
  * `%` specifiers and `$VAR`: a path with any of these is quoted and `%`/`$` are doubled.
  */
 export function quoteExecArg(arg: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
   if (arg === '' || /[\x00-\x1f\x7f]/.test(arg)) {
     throw usageError(`${JSON.stringify(arg)} cannot be written into a unit file (empty or control characters)`);
   }
@@ -100,15 +104,9 @@ export function quoteExecArg(arg: string): string {
   return `"${specifiersEscaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-/** `30s`, `2s`, `5min`, `5m`, `1h`, bare seconds -> whole seconds, 1 s to 24 h. */
+/** `30s`, `2s`, `5min`, `1h30m`, bare seconds -> whole seconds, 1 s to 24 h. */
 export function parseInterval(value: string, field = '--interval'): number {
-  const m = /^(\d+)\s*(s|sec|m|min|h)?$/.exec(value.trim());
-  const unit = m?.[2] ?? 's';
-  const seconds = m ? Number(m[1]) * (unit.startsWith('h') ? 3600 : unit.startsWith('m') ? 60 : 1) : NaN;
-  if (!(Number.isInteger(seconds) && seconds >= 1 && seconds <= 86_400)) {
-    throw usageError(`${field}: ${JSON.stringify(value)} must be a whole number of seconds, minutes or hours from 1s to 24h (e.g. 30s)`);
-  }
-  return seconds;
+  return parseDuration(value, { field, minMs: 1000, maxMs: 86_400_000, wholeSeconds: true }) / 1000;
 }
 
 export interface ServiceOptions {
@@ -307,7 +305,7 @@ export function layoutFor(scope: Scope, env: Readonly<Record<string, string | un
     };
   }
   const home = env.HOME;
-  if (!home || !home.startsWith('/')) throw usageError('--user: HOME must be set to an absolute path');
+  if (!home?.startsWith('/')) throw usageError('--user: HOME must be set to an absolute path');
   const configHome = env.XDG_CONFIG_HOME?.startsWith('/') ? env.XDG_CONFIG_HOME : `${home}/.config`;
   const unitDir = `${configHome}/systemd/user`;
   return {
@@ -315,11 +313,7 @@ export function layoutFor(scope: Scope, env: Readonly<Record<string, string | un
     ...placed(unitDir, `${home}/.local/lib/systemd-heartbeat`),
     // No StateDirectory= for the user unit: systemd 252 puts it under $XDG_CONFIG_HOME.
     stateDirs: [defaultStateDir('user', env)],
-    operatorFiles: [
-      `${configHome}/systemd-heartbeat/environment`,
-      `${configHome}/systemd-heartbeat/otlp-token`,
-      `${unitDir}/${SERVICE}.d`,
-    ],
+    operatorFiles: [`${configHome}/systemd-heartbeat/environment`, `${configHome}/systemd-heartbeat/otlp-token`, `${unitDir}/${SERVICE}.d`],
     userTokenPath: `${configHome}/systemd-heartbeat/otlp-token`,
     sysusersPath: undefined,
   };
@@ -331,7 +325,10 @@ export function manualCommand(scope: Scope, args: readonly string[]): string {
 }
 
 export const INSTALL_COMMANDS: readonly (readonly string[])[] = [['daemon-reload'], ['enable', '--now', TIMER]];
-export const UNINSTALL_COMMANDS: readonly (readonly string[])[] = [['disable', '--now', TIMER], ['stop', SERVICE]];
+export const UNINSTALL_COMMANDS: readonly (readonly string[])[] = [
+  ['disable', '--now', TIMER],
+  ['stop', SERVICE],
+];
 export const AFTER_UNINSTALL_COMMANDS: readonly (readonly string[])[] = [['daemon-reload'], ['reset-failed', SERVICE, TIMER]];
 
 /** Paths a system service cannot see: ProtectHome=yes hides these, PrivateTmp=yes replaces these. */
@@ -367,12 +364,18 @@ export interface InstallIO {
 /** Runs a tool from PATH, bounded; rejects with its first stderr line. */
 function runTool(binary: string, args: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(binary, args, { env: { PATH: env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' }, timeout: 25_000, killSignal: 'SIGKILL', encoding: 'utf8' }, (error, _stdout, stderr) => {
-      if (!error) return resolve();
-      const e = error as NodeJS.ErrnoException;
-      const detail = e.code === 'ENOENT' ? 'not found on PATH' : `exited with ${String(e.code)}: ${stderr.trim().split('\n')[0] || e.message}`;
-      reject(new HeartbeatError(EXIT.failure, `${binary} ${detail}`));
-    });
+    execFile(
+      binary,
+      args,
+      { env: { PATH: env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' }, timeout: 25_000, killSignal: 'SIGKILL', encoding: 'utf8' },
+      (error, _stdout, stderr) => {
+        if (!error) return resolve();
+        const e = error as NodeJS.ErrnoException;
+        const detail =
+          e.code === 'ENOENT' ? 'not found on PATH' : `exited with ${String(e.code)}: ${stderr.trim().split('\n')[0] || e.message}`;
+        reject(new HeartbeatError(EXIT.failure, `${binary} ${detail}`));
+      },
+    );
   });
 }
 
@@ -474,31 +477,26 @@ interface InstallArgs {
   help: boolean;
 }
 
+const SWITCHES: Readonly<Record<string, FlagSpec>> = {
+  '--user': { kind: 'switch' },
+  '--system': { kind: 'switch' },
+  '--dry-run': { kind: 'switch' },
+  '--help': { kind: 'switch', aliases: ['-h'] },
+};
+const INSTALL_FLAGS: Readonly<Record<string, FlagSpec>> = { ...SWITCHES, '--interval': { kind: 'value' }, '--config': { kind: 'value' } };
+
 export function parseInstallArgs(argv: readonly string[], command: 'install' | 'uninstall'): InstallArgs {
-  const out: InstallArgs = { scope: 'system', intervalSeconds: DEFAULT_INTERVAL_SECONDS, configPath: undefined, dryRun: false, help: false };
-  let scope: Scope | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (command === 'install' && (name === '--interval' || name === '--config')) {
-      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined || value === '') throw usageError(`${name} needs a value`);
-      if (name === '--interval') out.intervalSeconds = parseInterval(value);
-      else out.configPath = value;
-      continue;
-    }
-    if (eq > 0) throw usageError(`${command}: ${name} takes no value`);
-    if (arg === '--user' || arg === '--system') {
-      const s = arg === '--user' ? 'user' : 'system';
-      if (scope && scope !== s) throw usageError('--user and --system exclude each other');
-      scope = s;
-    } else if (arg === '--dry-run') out.dryRun = true;
-    else if (arg === '-h' || arg === '--help') out.help = true;
-    else throw usageError(`${command}: unknown ${arg.startsWith('-') ? 'option' : 'argument'} ${JSON.stringify(arg)} (see ${command} --help)`);
-  }
-  if (scope) out.scope = scope;
-  return out;
+  const flags = parseFlags(argv, command === 'install' ? INSTALL_FLAGS : SWITCHES, { command, help: `${command} --help` });
+  const interval = flags.values.get('--interval');
+  const configPath = flags.values.get('--config');
+  if (interval === '' || configPath === '') throw usageError(`${interval === '' ? '--interval' : '--config'} needs a value`);
+  return {
+    scope: scopeOf(flags, command) ?? 'system',
+    intervalSeconds: interval === undefined ? DEFAULT_PERIOD_SECONDS : parseInterval(interval),
+    configPath,
+    dryRun: flags.switches.includes('--dry-run'),
+    help: flags.switches.includes('--help'),
+  };
 }
 
 export interface InstallRuntime {
@@ -531,13 +529,16 @@ async function runAll(io: InstallIO, commands: readonly (readonly string[])[]): 
 export async function installCommand(argv: readonly string[], ctx: CommandContext, rt: InstallRuntime): Promise<number> {
   const args = parseInstallArgs(argv, 'install');
   if (args.help) {
-    ctx.stdout(INSTALL_USAGE + '\n');
+    ctx.stdout(`${INSTALL_USAGE}\n`);
     return EXIT.ok;
   }
   const layout = layoutFor(args.scope, ctx.env);
   const configPath = args.configPath === undefined ? undefined : posix.resolve(rt.cwd, args.configPath);
   if (args.scope === 'system') {
-    for (const [what, path] of [['--config', configPath], ['the node binary', rt.execPath]] as const) {
+    for (const [what, path] of [
+      ['--config', configPath],
+      ['the node binary', rt.execPath],
+    ] as const) {
       const hidden = path && hiddenFromSystemService(path);
       if (hidden) {
         throw usageError(
@@ -550,7 +551,10 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
   const io = rt.io ?? defaultIO(args.scope, ctx.env);
   const userTokenPath = layout.userTokenPath && io.exists(layout.userTokenPath) ? layout.userTokenPath : undefined;
   const files = [
-    { path: `${layout.unitDir}/${SERVICE}`, content: renderService({ scope: args.scope, nodePath: rt.execPath, bundlePath: layout.bundlePath, configPath, userTokenPath }) },
+    {
+      path: `${layout.unitDir}/${SERVICE}`,
+      content: renderService({ scope: args.scope, nodePath: rt.execPath, bundlePath: layout.bundlePath, configPath, userTokenPath }),
+    },
     { path: `${layout.unitDir}/${TIMER}`, content: renderTimer({ intervalSeconds: args.intervalSeconds }) },
   ];
   if (layout.sysusersPath) files.unshift({ path: layout.sysusersPath, content: renderSysusers() });
@@ -567,7 +571,7 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
   }
 
   const entry = rt.entry;
-  if (!entry || !entry.endsWith('.cjs') || !posix.isAbsolute(entry)) {
+  if (!entry?.endsWith('.cjs') || !posix.isAbsolute(entry)) {
     throw usageError(`install copies the built bundle: run it as \`node dist/${BUNDLE_NAME} install\` (npm run build makes it)`);
   }
   if (configPath && !io.exists(configPath)) ctx.log.warning(`--config ${configPath} does not exist yet: each run will fail until it does`);
@@ -603,7 +607,9 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
     ctx.stdout(`enabled and started ${TIMER} (every ${args.intervalSeconds}s): ${manualCommand(args.scope, ['list-timers', TIMER])}\n`);
   }
   if (args.scope === 'user') {
-    ctx.stdout(`On a headless host the user manager only runs while you are logged in; keep it running with:\n  loginctl enable-linger ${ctx.env.USER ?? ctx.env.LOGNAME ?? '$USER'}\n`);
+    ctx.stdout(
+      `On a headless host the user manager only runs while you are logged in; keep it running with:\n  loginctl enable-linger ${ctx.env.USER ?? ctx.env.LOGNAME ?? '$USER'}\n`,
+    );
   }
   return failure ? EXIT.failure : EXIT.ok;
 }
@@ -611,7 +617,7 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
 export async function uninstallCommand(argv: readonly string[], ctx: CommandContext, rt: Pick<InstallRuntime, 'io'> = {}): Promise<number> {
   const args = parseInstallArgs(argv, 'uninstall');
   if (args.help) {
-    ctx.stdout(UNINSTALL_USAGE + '\n');
+    ctx.stdout(`${UNINSTALL_USAGE}\n`);
     return EXIT.ok;
   }
   const layout = layoutFor(args.scope, ctx.env);
@@ -629,7 +635,9 @@ export async function uninstallCommand(argv: readonly string[], ctx: CommandCont
     ...(layout.sysusersPath ? [`userdel ${SERVICE_USER}`] : []),
   ];
   if (args.dryRun) {
-    ctx.stdout(`# would run:\n${before.join('\n')}\n# would remove:\n${[...files, layout.libDir, ...layout.stateDirs].join('\n')}\n# then run:\n${after.join('\n')}\n`);
+    ctx.stdout(
+      `# would run:\n${before.join('\n')}\n# would remove:\n${[...files, layout.libDir, ...layout.stateDirs].join('\n')}\n# then run:\n${after.join('\n')}\n`,
+    );
     return EXIT.ok;
   }
   const io = rt.io ?? defaultIO(args.scope, ctx.env);

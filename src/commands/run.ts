@@ -6,14 +6,15 @@ import type { Config } from '../config.ts';
 import { EXIT, HeartbeatError, describeError } from '../errors.ts';
 import { deliver, pruneSpool } from '../export/deliver.ts';
 import { pushRuns } from '../export/otlp.ts';
-import { toObservations, type Clock, type Observation, type Remembered } from '../metrics/observe.ts';
+import { Spool } from '../export/spool.ts';
+import type { Log } from '../log.ts';
+import { toObservations, type Observation, type Remembered, type Run } from '../metrics/observe.ts';
+import { advanceJournal, journalFrom } from '../state/journal-position.ts';
 import { countStarts } from '../state/starts.ts';
 import { EMPTY_STATE, StateDir, type State } from '../state/store.ts';
-import { collect, type Collection, type RunJournalctl, type RunSystemctl } from '../systemd/collect.ts';
-import type { JournalFrom } from '../systemd/journal.ts';
 import { accountTimers } from '../state/timers.ts';
-import type { Run } from '../export/otlp.ts';
-import type { Log } from '../log.ts';
+import { collect, type Clock, type Collection, type RunJournalctl, type RunSystemctl } from '../systemd/collect.ts';
+import type { JournalFrom } from '../systemd/journal.ts';
 
 export interface RunDeps {
   readonly config: Config;
@@ -56,7 +57,9 @@ export function formatTable(observations: readonly Observation[], host: string):
   const rows = observations.map((o) => [o.name, formatValue(o.value), formatLabels(o.labels)] as const);
   const width = (i: 0 | 1): number => Math.max(...rows.map((r) => r[i].length), i === 0 ? 6 : 5);
   const line = (a: string, b: string, c: string): string => `${a.padEnd(width(0))}  ${b.padStart(width(1))}  ${c}`.trimEnd();
-  return [`# host=${host}, ${observations.length} observations`, line('METRIC', 'VALUE', 'LABELS'), ...rows.map((r) => line(...r))].join('\n');
+  return [`# host=${host}, ${observations.length} observations`, line('METRIC', 'VALUE', 'LABELS'), ...rows.map((r) => line(...r))].join(
+    '\n',
+  );
 }
 
 /** The state directory, locked when no other run holds it; undefined (logged) when unusable. */
@@ -80,24 +83,12 @@ function openState(deps: RunDeps, lock: boolean): { dir: StateDir | undefined; s
   return { dir, state };
 }
 
-/**
- * Where this run's journal read starts. Only the run that will save the new position reads
- * (the lock holder, or a dry run that shows but keeps nothing): two readers would count the
- * same runs twice.
- */
-function journalFrom(state: State, reads: boolean, nowSeconds: number): JournalFrom | undefined {
-  if (!reads) return undefined;
-  if (state.journal.cursor) return { cursor: state.journal.cursor };
-  // Nothing seen yet: from the first run's time on (the past before it is not counted).
-  return { sinceSeconds: state.journal.since ?? nowSeconds };
-}
-
 export async function runOnce(deps: RunDeps, options: { dryRun: boolean; format: OutputFormat }): Promise<number> {
   // A dry run reads the state but changes nothing: no lock, no pruning, no saving.
   const { dir, state } = openState(deps, !options.dryRun);
   try {
     const reads = options.dryRun || dir?.locked === true;
-    const collection = await collectAndReport(deps, journalFrom(state, reads, deps.readClock().realtime));
+    const collection = await collectAndReport(deps, journalFrom(state.journal, reads, deps.readClock().realtime));
     return await finishRun(deps, options, collection, dir, state);
   } finally {
     dir?.unlock();
@@ -113,30 +104,22 @@ async function finishRun(
 ): Promise<number> {
   const nowMs = collection.snapshot.clock.realtime * 1000;
   const limits = { maxAgeSeconds: deps.config.spoolMaxAgeSeconds, maxBytes: deps.config.spoolMaxBytes };
-  const pruned = dir?.locked ? pruneSpool(dir, nowMs, limits, deps.log) : undefined;
+  const spool = dir && new Spool(dir);
+  const pruned = spool && dir?.locked ? pruneSpool(spool, nowMs, limits, deps.log) : undefined;
   const counts = dir?.locked || options.dryRun;
   const units = counts ? countStarts(state.units, collection.snapshot.units) : state.units;
   const reading = collection.journal;
   const timers = counts ? accountTimers(state.timers, collection.timers, reading, collection.snapshot.clock) : state.timers;
   let journal = state.journal;
   if (reading) {
-    if (reading.readable !== (state.journal.readable ?? true)) {
-      if (reading.readable) deps.log.info('journal readable again: timer jobs\' runs are counted from it');
-      else deps.log.warning(`journal not readable (${reading.problem ?? 'unknown'}): timer jobs' runs are counted from InvocationID changes, which misses runs between two ticks`);
-    }
-    if (reading.capped) deps.log.warning('journal: more finished runs since the last tick than one read takes; the oldest were not counted');
-    journal = reading.readable
-      ? reading.cursor !== undefined
-        ? { cursor: reading.cursor, readable: true }
-        : { ...state.journal, since: state.journal.since ?? collection.snapshot.clock.realtime, readable: true }
-      : // Meanwhile runs are counted from InvocationIDs; once readable again, the journal counts
-        // from here on, so no run is counted by both.
-        { since: collection.snapshot.clock.realtime, readable: false };
+    const advanced = advanceJournal(state.journal, reading, collection.snapshot.clock.realtime);
+    for (const notice of advanced.notices) deps.log[notice.level](notice.message);
+    journal = advanced.position;
   }
   let spoolDropped = state.spoolDropped + (pruned?.dropped ?? 0);
   const remembered: Remembered | undefined = dir && {
     starts: Object.fromEntries(Object.entries(units).map(([unit, memory]) => [unit, memory.starts])),
-    spooledRuns: pruned?.waiting ?? dir.list().entries.length,
+    spooledRuns: pruned?.waiting ?? (spool as Spool).list().entries.length,
     spoolDropped,
     timers,
     ...(reading ? { journalReadable: reading.readable } : {}),
@@ -154,7 +137,7 @@ async function finishRun(
       pushRuns(runs, { endpoint: deps.config.endpoint, headers: deps.config.headers, timeoutMs });
     const run = { collectedAt: collection.snapshot.clock.realtime, observations };
     try {
-      const delivered = await deliver(run, { push, state: dir, log: deps.log, remainingMs: deps.remainingMs });
+      const delivered = await deliver(run, { push, spool, holdsLock: dir?.locked === true, log: deps.log, remainingMs: deps.remainingMs });
       spoolDropped += delivered.dropped;
     } finally {
       if (dir?.locked) {
@@ -190,7 +173,9 @@ export async function listUnits(deps: RunDeps, format: OutputFormat): Promise<nu
     const lines = [`${'UNIT'.padEnd(w)}  LOAD        ACTIVE      SUB`];
     for (const r of rows) lines.push(`${r.unit.padEnd(w)}  ${r.load.padEnd(10)}  ${r.active.padEnd(10)}  ${r.sub}`.trimEnd());
     for (const g of collection.emptyGlobs) lines.push(`${g.padEnd(w)}  (glob matched no loaded unit)`);
-    lines.push(`${rows.length} unit(s)${deps.config.units.length === 0 ? ' (the allowlist is empty: set --unit, SYSTEMD_HEARTBEAT_UNITS or "units" in the config file)' : ''}`);
+    lines.push(
+      `${rows.length} unit(s)${deps.config.units.length === 0 ? ' (the allowlist is empty: set --unit, SYSTEMD_HEARTBEAT_UNITS or "units" in the config file)' : ''}`,
+    );
     deps.print(lines.join('\n'));
   }
   if (collection.problems.length > 0) {

@@ -9,9 +9,12 @@
  */
 import { readFileIfExists } from '../read-file.ts';
 import { hostname } from 'node:os';
-import { resolveConfig, parseTimeout } from '../config.ts';
+import { parseFlags, type FlagSpec } from '../args.ts';
+import { parseTimeout, resolveConfig } from '../config.ts';
+import { DEFAULT_PERIOD_SECONDS } from '../defaults.ts';
+import { formatDuration, parseDuration } from '../duration.ts';
 import { EXIT, HeartbeatError, describeError, usageError } from '../errors.ts';
-import type { Log } from '../log.ts';
+import type { CommandContext } from './context.ts';
 import {
   HEARTBEAT_LAST_RUN,
   HEARTBEAT_UNITS,
@@ -41,7 +44,7 @@ export const EXIT_PROBLEMS = 3;
 export const SUMMARY_DEFAULTS = {
   since: '24h',
   /** The exporter timer's period (install's default); `--interval` when yours differs. */
-  intervalSeconds: 30,
+  intervalSeconds: DEFAULT_PERIOD_SECONDS,
   /** Queries of a busy day take longer than one push, hence more than run's 5 s. */
   timeoutMs: 10_000,
   /** Rows per section in text and markdown; JSON always lists everything. */
@@ -106,54 +109,31 @@ export interface SummaryArgs {
   readonly help: boolean;
 }
 
-const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
-
-/** `90s`, `10m`, `24h`, `7d`, `1h30m` -> whole seconds within [min, max]. */
-export function parseDuration(value: string, field: string, min: number, max: number): number {
-  const text = value.trim();
-  let seconds = 0;
-  const ok = /^(\d+[smhdw])+$/.test(text);
-  if (ok) for (const m of text.matchAll(/(\d+)([smhdw])/g)) seconds += Number(m[1]) * (DURATION_UNITS[m[2] as string] ?? NaN);
-  if (!ok || !(seconds >= min && seconds <= max)) {
-    throw usageError(
-      `${field}: ${JSON.stringify(value)} must be a duration from ${formatDuration(min)} to ${formatDuration(max)} such as 10m, 24h or 7d`,
-    );
-  }
-  return seconds;
+/** A window or period in whole seconds within [min, max]: the one duration grammar. */
+function parseSeconds(value: string, field: string, min: number, max: number): number {
+  return parseDuration(value, { field, minMs: min * 1000, maxMs: max * 1000, wholeSeconds: true }) / 1000;
 }
 
-const VALUE_FLAGS = new Set([
-  '--since',
-  '--host',
-  '--format',
-  '--vm-url',
-  '--timeout',
-  '--limit',
-  '--interval',
-  '--now',
-  '--config',
-  '--endpoint',
-  '--header',
-]);
+const SUMMARY_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  '--since': { kind: 'value' },
+  '--host': { kind: 'value' },
+  '--format': { kind: 'value' },
+  '--vm-url': { kind: 'value' },
+  '--timeout': { kind: 'value' },
+  '--limit': { kind: 'value' },
+  '--interval': { kind: 'value' },
+  '--now': { kind: 'value' },
+  '--config': { kind: 'value' },
+  '--endpoint': { kind: 'value' },
+  '--header': { kind: 'list' },
+  '--help': { kind: 'switch', aliases: ['-h'] },
+};
 
 export function parseSummaryArgs(argv: readonly string[]): SummaryArgs {
-  const values = new Map<string, string>();
-  const headers: string[] = [];
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (VALUE_FLAGS.has(name)) {
-      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined) throw usageError(`summary: ${name} needs a value`);
-      if (name === '--header') headers.push(value);
-      else values.set(name, value);
-      continue;
-    }
-    if (arg === '-h' || arg === '--help') help = true;
-    else throw usageError(`summary: unknown ${arg.startsWith('-') ? 'option' : 'argument'} ${JSON.stringify(arg)} (see summary --help)`);
-  }
+  const flags = parseFlags(argv, SUMMARY_FLAGS, { command: 'summary', help: 'summary --help' });
+  const values = flags.values;
+  const headers = flags.lists.get('--header') ?? [];
+  const help = flags.switches.includes('--help');
   const since = values.get('--since') ?? SUMMARY_DEFAULTS.since;
   const format = values.get('--format') ?? 'text';
   if (format !== 'text' && format !== 'markdown' && format !== 'json') {
@@ -173,13 +153,13 @@ export function parseSummaryArgs(argv: readonly string[]): SummaryArgs {
   const interval = values.get('--interval');
   return {
     since,
-    sinceSeconds: parseDuration(since, '--since', 60, 31 * 86_400),
+    sinceSeconds: parseSeconds(since, '--since', 60, 31 * 86_400),
     host,
     format,
     vmUrl: values.get('--vm-url'),
     timeoutMs: timeout === undefined ? SUMMARY_DEFAULTS.timeoutMs : parseTimeout(timeout, '--timeout', 's'),
     limit,
-    intervalSeconds: interval === undefined ? SUMMARY_DEFAULTS.intervalSeconds : parseDuration(interval, '--interval', 1, 3600),
+    intervalSeconds: interval === undefined ? SUMMARY_DEFAULTS.intervalSeconds : parseSeconds(interval, '--interval', 1, 3600),
     now,
     config: values.get('--config'),
     endpoint: values.get('--endpoint'),
@@ -459,7 +439,9 @@ function byUnit<T extends { unit: string }>(a: T, b: T): number {
 function coverageOf(host: string, r: QueryResults, w: SummaryWindow): { coverage: Coverage; lastRunStep: number | null } {
   const runs = r.runs.find((s) => hostOf(s) === host)?.value ?? 0;
   const firsts = new Map<number, number>();
-  for (const s of r.firstRuns.filter((x) => hostOf(x) === host)) s.times.forEach((t, i) => firsts.set(t, s.values[i] as number));
+  for (const s of r.firstRuns.filter((x) => hostOf(x) === host)) {
+    for (const [i, t] of s.times.entries()) firsts.set(t, s.values[i] as number);
+  }
   const buckets = r.lastRuns
     .filter((x) => hostOf(x) === host)
     .flatMap((s) => s.times.map((t, i) => ({ step: t, first: firsts.get(t) ?? (s.values[i] as number), last: s.values[i] as number })))
@@ -636,7 +618,8 @@ function timersOf(host: string, r: QueryResults, w: SummaryWindow, lastStep: num
 }
 
 function timerJobsOf(host: string, r: QueryResults): TimerJob[] {
-  const mine = <T extends { labels: Readonly<Record<string, string>> }>(series: readonly T[]): T[] => series.filter((s) => hostOf(s) === host);
+  const mine = <T extends { labels: Readonly<Record<string, string>> }>(series: readonly T[]): T[] =>
+    series.filter((s) => hostOf(s) === host);
   const runs = groupBy(mine(r.timerJobRuns), unitOf);
   const lastSuccess = new Map(mine(r.timerJobLastSuccess).map((s) => [unitOf(s), s]));
   const lastResult = groupBy(mine(r.timerJobLastResult), unitOf);
@@ -747,24 +730,6 @@ export function formatTime(seconds: number, sameDayAs?: number): string {
   return `${day} ${iso.slice(11, 19)} UTC`;
 }
 
-/** 3d 4h, 1h 30m, 5m 30s, 45s. Two units at most: it is read, not computed with. */
-export function formatDuration(seconds: number): string {
-  const s = Math.round(seconds);
-  const parts: Array<[number, string]> = [
-    [Math.floor(s / 86_400), 'd'],
-    [Math.floor((s % 86_400) / 3600), 'h'],
-    [Math.floor((s % 3600) / 60), 'm'],
-    [s % 60, 's'],
-  ];
-  const first = parts.findIndex(([n]) => n > 0);
-  if (first === -1) return '0s';
-  return parts
-    .slice(first, first + 2)
-    .filter(([n]) => n > 0)
-    .map(([n, u]) => `${n}${u}`)
-    .join(' ');
-}
-
 function percent(fraction: number): string {
   const p = Math.floor(fraction * 1000) / 10;
   return `${p}%`;
@@ -781,7 +746,11 @@ function describeRestarts(u: UnitRestarts, end: number): string {
   const loops = u.loops.map(
     (l) => `restart loop ${formatTime(l.from, end)} to ${formatTime(l.to, end)} (${plural(l.restarts, 'restart')})`,
   );
-  return [`${plural(u.restarts, 'restart')}, last ${formatTime(u.lastRestartAt, end)}`, ...loops, ...(u.looping ? ['still looping'] : [])].join('; ');
+  return [
+    `${plural(u.restarts, 'restart')}, last ${formatTime(u.lastRestartAt, end)}`,
+    ...loops,
+    ...(u.looping ? ['still looping'] : []),
+  ].join('; ');
 }
 
 function describeTimer(t: TimerFinding, end: number): string {
@@ -790,7 +759,9 @@ function describeTimer(t: TimerFinding, end: number): string {
     return `never fired (${every})${t.problem ? '' : ', not judged'}`;
   }
   const last = t.lastTriggerAt === null ? 'never triggered' : `last triggered ${formatTime(t.lastTriggerAt, end)}`;
-  const when = t.stillStale ? `stale since ${formatTime(t.staleFrom ?? end, end)}` : `stale ${formatTime(t.staleFrom ?? end, end)} to ${formatTime(t.staleTo ?? end, end)}, fired again`;
+  const when = t.stillStale
+    ? `stale since ${formatTime(t.staleFrom ?? end, end)}`
+    : `stale ${formatTime(t.staleFrom ?? end, end)} to ${formatTime(t.staleTo ?? end, end)}, fired again`;
   return `${when}; ${last}, ${every}`;
 }
 
@@ -878,7 +849,7 @@ export function renderText(s: Summary, limit: number): string {
     for (const g of shown) lines.push(`    ${describeGap(g, w.end)}`);
     if (more > 0) lines.push(`    ... and ${more} more ${MORE_HINT}`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 function mdCell(text: string): string {
@@ -912,11 +883,11 @@ export function renderMarkdown(s: Summary, limit: number): string {
       if (more > 0) lines.push(`- … and ${more} more ${MORE_HINT}`);
     }
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 export function renderJson(s: Summary): string {
-  return JSON.stringify(s, null, 2) + '\n';
+  return `${JSON.stringify(s, null, 2)}\n`;
 }
 
 export function renderSummary(s: Summary, format: SummaryFormat, limit: number): string {
@@ -940,17 +911,12 @@ export interface SummaryEdges {
   readonly now: () => number;
 }
 
-
 const DEFAULT_EDGES: SummaryEdges = { readFile: readFileIfExists, createApi: createPrometheusApi, now: () => Date.now() / 1000 };
 
-export async function summaryCommand(
-  argv: readonly string[],
-  ctx: { readonly env: NodeJS.ProcessEnv; readonly log: Log; readonly stdout: (text: string) => void },
-  edges: SummaryEdges = DEFAULT_EDGES,
-): Promise<number> {
+export async function summaryCommand(argv: readonly string[], ctx: CommandContext, edges: SummaryEdges = DEFAULT_EDGES): Promise<number> {
   const args = parseSummaryArgs(argv);
   if (args.help) {
-    ctx.stdout(SUMMARY_USAGE + '\n');
+    ctx.stdout(`${SUMMARY_USAGE}\n`);
     return EXIT.ok;
   }
   const config = resolveConfig({

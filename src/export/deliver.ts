@@ -5,8 +5,9 @@
  */
 import { EXIT, HeartbeatError, describeError } from '../errors.ts';
 import type { Log } from '../log.ts';
-import { overLimits, type SpoolLimits, type StateDir } from '../state/store.ts';
-import { PushError, type Run } from './otlp.ts';
+import type { Run } from '../metrics/observe.ts';
+import { PushError } from './otlp.ts';
+import { overLimits, type Spool, type SpoolLimits } from './spool.ts';
 
 /** At most this many runs (15 minutes of 30 s runs) or observations in one backlog request. */
 export const BATCH_RUNS = 30;
@@ -15,7 +16,9 @@ export const BATCH_OBSERVATIONS = 50_000;
 export interface DeliverDeps {
   readonly push: (runs: readonly Run[], timeoutMs: number) => Promise<void>;
   /** undefined when there is no usable state directory: a failed push then loses the run. */
-  readonly state: StateDir | undefined;
+  readonly spool: Spool | undefined;
+  /** Whether this run holds the state directory's lock: only the holder replays the backlog. */
+  readonly holdsLock: boolean;
   readonly log: Log;
   readonly remainingMs: () => number;
 }
@@ -26,14 +29,14 @@ export interface Pruned {
 }
 
 /** Drops what the limits exclude (and leftovers of crashed writes); only for the lock holder. */
-export function pruneSpool(state: StateDir, nowMs: number, limits: SpoolLimits, log: Log): Pruned {
-  const { entries, leftovers } = state.list();
+export function pruneSpool(spool: Spool, nowMs: number, limits: SpoolLimits, log: Log): Pruned {
+  const { entries, leftovers } = spool.list();
   for (const file of leftovers) {
     log.warning(`spool: removed ${file}, a write torn by a crash`);
-    state.remove(file);
+    spool.remove(file);
   }
   const drops = overLimits(entries, nowMs, limits);
-  for (const { entry, reason } of drops) state.remove(entry.file);
+  for (const { entry } of drops) spool.remove(entry.file);
   if (drops.length > 0) {
     const first = new Date(drops[0]?.entry.collectedAtMs ?? 0).toISOString();
     log.warning(`spool: dropped ${drops.length} unsent run(s) from ${first} on (${drops[0]?.reason})`);
@@ -51,9 +54,9 @@ export interface Delivered {
 export async function deliver(run: Run, deps: DeliverDeps): Promise<Delivered> {
   let dropped = 0;
   let replayed = 0;
-  const { state, log } = deps;
+  const { log } = deps;
   try {
-    if (state?.locked) {
+    if (deps.spool && deps.holdsLock) {
       const backlog = await replayBacklog(deps);
       dropped += backlog.dropped;
       replayed += backlog.replayed;
@@ -68,18 +71,18 @@ export async function deliver(run: Run, deps: DeliverDeps): Promise<Delivered> {
 }
 
 function keep(run: Run, deps: DeliverDeps): string {
-  if (!deps.state) return 'this run is lost (no usable state directory to spool it)';
+  if (!deps.spool) return 'this run is lost (no usable state directory to spool it)';
   try {
-    deps.state.spool(run);
-    return `this run is kept in ${deps.state.spoolDir} (${deps.state.list().entries.length} waiting)`;
+    deps.spool.add(run);
+    return `this run is kept in ${deps.spool.dir} (${deps.spool.list().entries.length} waiting)`;
   } catch (error) {
     return `this run is lost: spooling it failed (${describeError(error)})`;
   }
 }
 
 async function replayBacklog(deps: DeliverDeps): Promise<Delivered> {
-  const state = deps.state as StateDir;
-  const { entries } = state.list();
+  const spool = deps.spool as Spool;
+  const { entries } = spool.list();
   let dropped = 0;
   let replayed = 0;
   let batchRuns = BATCH_RUNS;
@@ -95,10 +98,10 @@ async function replayBacklog(deps: DeliverDeps): Promise<Delivered> {
     let observations = 0;
     while (index < entries.length && batch.length < batchRuns && observations < BATCH_OBSERVATIONS) {
       const entry = entries[index++] as (typeof entries)[number];
-      const read = state.read(entry);
+      const read = spool.read(entry);
       if ('error' in read) {
         deps.log.warning(`spool: dropped ${entry.file}: ${read.error}`);
-        state.remove(entry.file);
+        spool.remove(entry.file);
         dropped++;
         continue;
       }
@@ -122,13 +125,13 @@ async function replayBacklog(deps: DeliverDeps): Promise<Delivered> {
       if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
         // Refused for good (e.g. 400): retrying would block the spool until the age limit.
         deps.log.error(`spool: dropped ${batch.length} earlier run(s) the receiver refuses: ${describeError(error)}`);
-        for (const b of batch) state.remove(b.file);
+        for (const b of batch) spool.remove(b.file);
         dropped += batch.length;
         continue;
       }
       throw error;
     }
-    for (const b of batch) state.remove(b.file);
+    for (const b of batch) spool.remove(b.file);
     replayed += batch.length;
   }
   return { dropped, replayed };

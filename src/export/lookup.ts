@@ -72,9 +72,12 @@ export function boundedLookup(timeoutMs: number) {
       else callback(null, first.address, first.family);
     };
     const literal = isIP(hostname);
-    if (literal !== 0) return reply([{ address: hostname, family: literal }]);
+    if (literal !== 0) {
+      reply([{ address: hostname, family: literal }]);
+      return;
+    }
     const fromHosts = hostsAddresses(readHosts(), hostname);
-    if (fromHosts.length > 0) return reply(fromHosts);
-    resolveDns(hostname, timeoutMs).then(reply, () => reply([]));
+    if (fromHosts.length > 0) reply(fromHosts);
+    else resolveDns(hostname, timeoutMs).then(reply, () => reply([]));
   };
 }

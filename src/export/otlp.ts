@@ -5,17 +5,12 @@
  */
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { emptyResource } from '@opentelemetry/resources';
-import {
-  AggregationTemporality,
-  MeterProvider,
-  MetricReader,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics';
-import { redactUrl } from '../config.ts';
+import { AggregationTemporality, MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { boundedLookup } from './lookup.ts';
 import { EXIT, HeartbeatError } from '../errors.ts';
 import { METRICS } from '../metrics/definitions.ts';
-import type { Observation } from '../metrics/observe.ts';
+import type { Observation, Run } from '../metrics/observe.ts';
+import { redactUrl } from '../url.ts';
 
 export interface PushOptions {
   readonly endpoint: string;
@@ -35,12 +30,6 @@ class OneShotReader extends MetricReader {
   }
   protected override async onForceFlush(): Promise<void> {}
   protected override async onShutdown(): Promise<void> {}
-}
-
-/** One run's observations and the Unix time (seconds) they were collected. */
-export interface Run {
-  readonly collectedAt: number;
-  readonly observations: readonly Observation[];
 }
 
 /**

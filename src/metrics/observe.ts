@@ -2,9 +2,9 @@
  * Pure: what systemd said in one tick -> the observations to push. Every name used here is
  * a constant from definitions.ts.
  */
-import type { UnitStatus } from '../systemd/unit.ts';
 import type { TimerMemory } from '../state/timers.ts';
-import { unitType } from '../systemd/unit.ts';
+import type { Clock, Snapshot } from '../systemd/collect.ts';
+import { unitType, type UnitStatus } from '../systemd/unit.ts';
 import {
   FAILED_UNITS,
   HEARTBEAT_COLLECT_DURATION,
@@ -36,23 +36,10 @@ export interface Observation {
   readonly value: number;
 }
 
-/** Both clocks read at collection time, in seconds. */
-export interface Clock {
-  readonly monotonic: number;
-  readonly realtime: number;
-}
-
-export interface Snapshot {
-  readonly host: string;
-  readonly clock: Clock;
-  /** The resolved allowlist, in order; status undefined when the unit could not be read. */
-  readonly units: ReadonlyArray<{ readonly name: string; readonly status: UnitStatus | undefined }>;
-  /** Failed units on the host that are not allowlisted. */
-  readonly failedElsewhere: ReadonlyArray<{ readonly name: string; readonly result: string | undefined }>;
-  /** All failed units on the host; undefined when list-units could not be read. */
-  readonly failedCount: number | undefined;
-  readonly collectSeconds: number;
-  readonly errors: number;
+/** One run's observations and the Unix time (seconds) they were collected. */
+export interface Run {
+  readonly collectedAt: number;
+  readonly observations: readonly Observation[];
 }
 
 /** What the state directory adds to a run; absent when there is no usable state directory. */

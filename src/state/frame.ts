@@ -22,7 +22,8 @@ function makeCrcTable(): number[] {
 
 /** CRC-32 (IEEE), as zlib computes it; node:zlib's crc32 needs Node >= 20.15. */
 export function crc32(data: Uint8Array): number {
-  const table = (crcTable ??= makeCrcTable());
+  crcTable ??= makeCrcTable();
+  const table = crcTable;
   let crc = 0xffffffff;
   for (const byte of data) crc = (table[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;

@@ -24,8 +24,11 @@ function started(before: UnitMemory, status: UnitStatus): boolean {
     return status.inactiveExitMonotonic !== before.inactiveExit;
   }
   // Never started before and now has an invocation: that is a start too.
-  return before.invocationId === undefined && before.inactiveExit === undefined &&
-    (status.invocationId !== undefined || status.inactiveExitMonotonic !== undefined);
+  return (
+    before.invocationId === undefined &&
+    before.inactiveExit === undefined &&
+    (status.invocationId !== undefined || status.inactiveExitMonotonic !== undefined)
+  );
 }
 
 /**
@@ -39,7 +42,7 @@ export function countStarts(
   const next: Record<string, UnitMemory> = {};
   for (const { name, status } of units) {
     const before = Object.hasOwn(previous, name) ? previous[name] : undefined;
-    if (!status || status.loadState !== 'loaded') {
+    if (status?.loadState !== 'loaded') {
       if (before) next[name] = before; // unreadable this run: remember, don't guess
       continue;
     }

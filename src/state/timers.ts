@@ -9,9 +9,8 @@
  *   the latest run succeeded.
  * - lastResult: the Result of the job's latest finished run, from `systemctl show`.
  */
-import type { WatchedTimer } from '../systemd/collect.ts';
+import type { Clock, WatchedTimer } from '../systemd/collect.ts';
 import type { JournalReading } from '../systemd/journal.ts';
-import type { Clock } from '../metrics/observe.ts';
 import type { UnitStatus } from '../systemd/unit.ts';
 
 export interface TimerMemory {
@@ -35,7 +34,8 @@ function finished(service: UnitStatus): boolean {
 
 /** Unix seconds the latest run ended, from monotonic stamps (immune to wall-clock steps). */
 function finishedAt(service: UnitStatus, clock: Clock): number | undefined {
-  const mono = service.activeState === 'active' ? service.execMainExitMonotonic : service.inactiveEnterMonotonic ?? service.execMainExitMonotonic;
+  const mono =
+    service.activeState === 'active' ? service.execMainExitMonotonic : (service.inactiveEnterMonotonic ?? service.execMainExitMonotonic);
   return mono === undefined ? undefined : clock.realtime - (clock.monotonic - mono);
 }
 

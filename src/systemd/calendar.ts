@@ -74,7 +74,7 @@ const weekdayName = (text: string): number | undefined => weekday(text);
 /** Parses a normalized spec; undefined when it is not one. */
 export function parseCalendarSpec(spec: string): CalendarSpec | undefined {
   const tokens = spec.trim().split(/\s+/);
-  let weekdays: Field = undefined;
+  let weekdays: Field;
   if (tokens[0] !== undefined && /^[A-Za-z]/.test(tokens[0])) {
     const parsed = parseField(tokens.shift() ?? '', 0, 6, weekdayName);
     if (parsed === null) return undefined;
@@ -114,10 +114,7 @@ function dayMatches(spec: CalendarSpec, dayStart: Date): boolean {
     day = length - day + 1;
   }
   return (
-    matches(spec.years, year) &&
-    matches(spec.months, month) &&
-    matches(spec.days, day) &&
-    matches(spec.weekdays, dayStart.getUTCDay())
+    matches(spec.years, year) && matches(spec.months, month) && matches(spec.days, day) && matches(spec.weekdays, dayStart.getUTCDay())
   );
 }
 

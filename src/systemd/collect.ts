@@ -3,11 +3,29 @@
  * (list-units for globs and failed units, one show, and, when timers are watched, one
  * journalctl for their jobs' finished runs). The edges are injected.
  */
-import type { Clock, Snapshot } from '../metrics/observe.ts';
 import { describeError } from '../errors.ts';
 import { journalArgs, parseJournalOutput, type JournalFrom, type JournalReading } from './journal.ts';
 import { parseListUnitsJson, parseShowOutput, type ListedUnit } from './parse.ts';
 import { SHOW_PROPERTIES, toUnitStatus, type UnitStatus } from './unit.ts';
+
+/** Both clocks read at collection time, in seconds. */
+export interface Clock {
+  readonly monotonic: number;
+  readonly realtime: number;
+}
+
+export interface Snapshot {
+  readonly host: string;
+  readonly clock: Clock;
+  /** The resolved allowlist, in order; status undefined when the unit could not be read. */
+  readonly units: ReadonlyArray<{ readonly name: string; readonly status: UnitStatus | undefined }>;
+  /** Failed units on the host that are not allowlisted. */
+  readonly failedElsewhere: ReadonlyArray<{ readonly name: string; readonly result: string | undefined }>;
+  /** All failed units on the host; undefined when list-units could not be read. */
+  readonly failedCount: number | undefined;
+  readonly collectSeconds: number;
+  readonly errors: number;
+}
 
 /** Runs `systemctl <args>` (scope, environment and time bound are the edge's) and returns stdout. */
 export type RunSystemctl = (args: readonly string[]) => Promise<string>;

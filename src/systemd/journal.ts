@@ -53,7 +53,11 @@ export function journalArgs(services: readonly string[], from: JournalFrom): str
 }
 
 /** What journalctl says on stderr when this user may not read the system journal. */
-const UNREADABLE = [/not seeing messages from other users and the system/i, /insufficient permissions/i, /no journal files were (found|opened)/i];
+const UNREADABLE = [
+  /not seeing messages from other users and the system/i,
+  /insufficient permissions/i,
+  /no journal files were (found|opened)/i,
+];
 
 function field(entry: Record<string, unknown>, key: string): string | undefined {
   const value = entry[key];

@@ -3,9 +3,11 @@
  * the output parses the same everywhere, with no pager or colours.
  */
 import { execFile } from 'node:child_process';
-import type { Scope } from '../config.ts';
 import { EXIT, HeartbeatError } from '../errors.ts';
 import type { RunJournalctl, RunSystemctl } from './collect.ts';
+
+/** Which manager: PID 1 (`systemctl --system`) or the user's (`systemctl --user`). */
+export type Scope = 'system' | 'user';
 
 export interface SystemctlOptions {
   readonly scope: Scope;
@@ -43,7 +45,13 @@ interface Finished {
  * Runs `binary argv` within `timeoutMs` (SIGKILL after it) and resolves with its output and
  * exit code; rejects, naming `command`, only when it cannot start or does not finish in time.
  */
-function runBounded(binary: string, argv: readonly string[], env: Record<string, string>, timeoutMs: number, command: string): Promise<Finished> {
+function runBounded(
+  binary: string,
+  argv: readonly string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+  command: string,
+): Promise<Finished> {
   return new Promise((resolve, reject) => {
     execFile(
       binary,

@@ -4,15 +4,7 @@
  * an unparseable value.
  */
 import { calendarIntervalSeconds } from './calendar.ts';
-import {
-  firstValue,
-  parseCount,
-  parseMonotonicUs,
-  parseRealtime,
-  parseTimerEntry,
-  parseTimespan,
-  type ShowRecord,
-} from './parse.ts';
+import { firstValue, parseCount, parseMonotonicUs, parseRealtime, parseTimerEntry, parseTimespan, type ShowRecord } from './parse.ts';
 
 /**
  * Exactly the properties a tick reads, in one `systemctl show` call. `-p` filters on the
@@ -117,7 +109,7 @@ export function timerInterval(record: ShowRecord, nowRealtimeMs: number): number
   }
   for (const raw of record.get('TimersCalendar') ?? []) {
     const entry = parseTimerEntry(raw);
-    if (!entry || entry.base !== 'OnCalendar') continue;
+    if (entry?.base !== 'OnCalendar') continue;
     const seconds = calendarIntervalSeconds(entry.value, nowRealtimeMs);
     if (seconds !== undefined && seconds > 0) periods.push(seconds);
   }

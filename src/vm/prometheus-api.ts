@@ -3,8 +3,8 @@
  * node's global fetch. It only does I/O: plain data in, plain data out, every failure a
  * HeartbeatError with EXIT.failure that names the URL (credentials removed) and the reason.
  */
-import { redactUrl } from '../config.ts';
-import { EXIT, HeartbeatError, describeError, usageError } from '../errors.ts';
+import { EXIT, HeartbeatError, describeError } from '../errors.ts';
+import { parseHttpUrl, redactUrl } from '../url.ts';
 
 /** One series of an instant query: its labels and one value (`time` in unix seconds). */
 export interface InstantSeries {
@@ -44,15 +44,7 @@ export interface PrometheusApiOptions {
  * refuses URLs that carry credentials, while the push accepts them in the endpoint.
  */
 export function splitCredentials(url: string, field: string): { url: string; headers: Record<string, string> } {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw usageError(`${field}: ${JSON.stringify(url)} is not a URL (expected e.g. http://127.0.0.1:8428)`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw usageError(`${field}: ${redactUrl(url)} must be http:// or https://`);
-  }
+  const parsed = parseHttpUrl(url, field, 'http://127.0.0.1:8428');
   const headers: Record<string, string> = {};
   if (parsed.username !== '' || parsed.password !== '') {
     const user = decodeURIComponent(parsed.username);
@@ -159,7 +151,9 @@ export function createPrometheusApi(options: PrometheusApiOptions): PrometheusAp
       }
       return result.flatMap((item: unknown) => {
         if (!isRecord(item) || !Array.isArray(item['values'])) return [];
-        const points = item['values'].map(pair).filter((p): p is { time: number; value: number } => p !== undefined && !Number.isNaN(p.value));
+        const points = item['values']
+          .map(pair)
+          .filter((p): p is { time: number; value: number } => p !== undefined && !Number.isNaN(p.value));
         return [{ labels: labelsOf(item['metric']), times: points.map((p) => p.time), values: points.map((p) => p.value) }];
       });
     },

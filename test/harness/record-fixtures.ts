@@ -62,14 +62,23 @@ async function main(): Promise<void> {
       const monotonicUs = process.hrtime.bigint() / 1000n; // CLOCK_MONOTONIC is not namespaced: systemd's clock too
       const header = [
         `# ${version}, recorded by test/harness/record-fixtures.ts in the sandbox (test/harness) at ${new Date().toISOString()}`,
-        `# command: ${Object.entries(EDGE_ENV).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')} ${argv.map(shellQuote).join(' ')}`,
+        `# command: ${Object.entries(EDGE_ENV)
+          .map(([k, v]) => `${k}=${shellQuote(v)}`)
+          .join(' ')} ${argv.map(shellQuote).join(' ')}`,
         `# clocks right after it: realtime_us=${Date.now() * 1000} monotonic_us=${monotonicUs}`,
       ];
       writeFileSync(join(OUT, file), `${header.join('\n')}\n${stdout}`);
       console.log(`wrote ${join(OUT, file)}`);
     };
     await record('list-units-all-output-json.txt', 'system', LIST_UNITS_ARGS);
-    await record('list-units-failed-output-json.txt', 'system', ['list-units', '--state=failed', '--full', '--plain', '--no-legend', '--output=json']);
+    await record('list-units-failed-output-json.txt', 'system', [
+      'list-units',
+      '--state=failed',
+      '--full',
+      '--plain',
+      '--no-legend',
+      '--output=json',
+    ]);
     await record('show-props-timestamp-unix.txt', 'system', showArgs(RECORDED_SYSTEM_UNITS));
     await record('user-list-units-all-output-json.txt', 'user', LIST_UNITS_ARGS);
     await record('user-show-props-timestamp-unix.txt', 'user', showArgs(RECORDED_USER_UNITS));

@@ -8,7 +8,18 @@
  * removes its cgroup. Every wait is bounded.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  rmdirSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,13 +118,18 @@ function probe(): string | undefined {
   const version = spawnSync(SYSTEMD_BINARY, ['--version'], { encoding: 'utf8', timeout: 10_000 });
   const first = (version.stdout ?? '').split('\n')[0] ?? '';
   if (!/^systemd 252\b/.test(first)) return `the sandbox is built for systemd 252; ${SYSTEMD_BINARY} says ${JSON.stringify(first)}`;
-  const tools = spawnSync('sh', ['-c', 'for t in unshare nsenter script setpriv pivot_root mknod; do command -v $t >/dev/null || echo $t; done'], {
-    encoding: 'utf8',
-    timeout: 10_000,
-  });
+  const tools = spawnSync(
+    'sh',
+    ['-c', 'for t in unshare nsenter script setpriv pivot_root mknod; do command -v $t >/dev/null || echo $t; done'],
+    {
+      encoding: 'utf8',
+      timeout: 10_000,
+    },
+  );
   if (tools.stdout.trim()) return `missing tools: ${tools.stdout.trim().split('\n').join(', ')}`;
   try {
-    if (statfsSync(CGROUP2_ROOT).type !== CGROUP2_SUPER_MAGIC) return `${CGROUP2_ROOT} is not a cgroup2 mount (the harness expects the hybrid layout)`;
+    if (statfsSync(CGROUP2_ROOT).type !== CGROUP2_SUPER_MAGIC)
+      return `${CGROUP2_ROOT} is not a cgroup2 mount (the harness expects the hybrid layout)`;
   } catch {
     return `${CGROUP2_ROOT} is missing (the harness expects the hybrid cgroup layout)`;
   }
@@ -263,7 +279,12 @@ function run(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResul
   });
 }
 
-async function poll<T>(get: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs: number, fail?: () => string | undefined): Promise<T> {
+async function poll<T>(
+  get: () => T | undefined | Promise<T | undefined>,
+  what: string,
+  timeoutMs: number,
+  fail?: () => string | undefined,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (let i = 0; ; i++) {
     const value = await get();
@@ -316,11 +337,16 @@ function stageUnits(dir: string, userDir: string, opts: SandboxOptions): void {
 
 function launcherArgs(o: { baseDir: string; name: string; hostNetwork: boolean; fixtures: boolean }): string[] {
   return [
-    '--state', join(o.baseDir, 'state'),
-    '--name', o.name,
-    '--units', join(o.baseDir, 'units'),
-    '--user-units', join(o.baseDir, 'user-units'),
-    '--target', SANDBOX_TARGET,
+    '--state',
+    join(o.baseDir, 'state'),
+    '--name',
+    o.name,
+    '--units',
+    join(o.baseDir, 'units'),
+    '--user-units',
+    join(o.baseDir, 'user-units'),
+    '--target',
+    SANDBOX_TARGET,
     ...(o.hostNetwork ? ['--host-network'] : []),
     ...(o.fixtures ? ['--stamp', `hb-stale.timer=${STALE_TIMER_AGE_SECONDS}`] : []),
   ];
@@ -369,11 +395,21 @@ export async function verifyIsolation(skip: readonly string[] = []): Promise<Exe
   try {
     stageUnits(join(baseDir, 'units'), join(baseDir, 'user-units'), {});
     return await run(
-      ['bash', LAUNCHER, ...launcherArgs({ baseDir, name, hostNetwork: false, fixtures: true }), '--dry-run', ...skip.flatMap((s) => ['--skip', s])],
+      [
+        'bash',
+        LAUNCHER,
+        ...launcherArgs({ baseDir, name, hostNetwork: false, fixtures: true }),
+        '--dry-run',
+        ...skip.flatMap((s) => ['--skip', s]),
+      ],
       { timeoutMs: BOOT_TIMEOUT_MS },
     );
   } finally {
-    await poll(() => (removeCgroup(join(CGROUP2_ROOT, name)).length === 0 ? true : undefined), `removal of cgroup ${name}`, KILL_TIMEOUT_MS);
+    await poll(
+      () => (removeCgroup(join(CGROUP2_ROOT, name)).length === 0 ? true : undefined),
+      `removal of cgroup ${name}`,
+      KILL_TIMEOUT_MS,
+    );
     rmSync(baseDir, { recursive: true, force: true });
   }
 }
@@ -451,11 +487,16 @@ export async function bootSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
         }
       }
       let left: string[] = [];
-      await poll(() => ((left = removeCgroup(cgroupPath)).length === 0 ? true : undefined), `removal of cgroup ${cgroupPath}`, KILL_TIMEOUT_MS).catch(
-        (error: Error) => {
-          throw new Error(`${error.message}: left ${left.join(', ')}`);
+      await poll(
+        () => {
+          left = removeCgroup(cgroupPath);
+          return left.length === 0 ? true : undefined;
         },
-      );
+        `removal of cgroup ${cgroupPath}`,
+        KILL_TIMEOUT_MS,
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}: left ${left.join(', ')}`);
+      });
       rmSync(baseDir, { recursive: true, force: true });
       live.delete(owned);
     })());
@@ -486,7 +527,7 @@ export async function bootSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
           return undefined;
         }
       },
-      'systemd to be exec\'d as PID 1 of the sandbox',
+      "systemd to be exec'd as PID 1 of the sandbox",
       BOOT_TIMEOUT_MS,
       describeExit,
     );
@@ -522,7 +563,9 @@ export async function bootSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
     stop,
     log: () => output,
     async writeFile(pathInside, content, mode = 0o644) {
-      const r = await exec(['sh', '-c', 'mkdir -p "$(dirname "$1")" && cat >"$1" && chmod "$2" "$1"', 'sh', pathInside, mode.toString(8)], { input: content });
+      const r = await exec(['sh', '-c', 'mkdir -p "$(dirname "$1")" && cat >"$1" && chmod "$2" "$1"', 'sh', pathInside, mode.toString(8)], {
+        input: content,
+      });
       if (r.code !== 0) throw new Error(`writeFile ${pathInside} in the sandbox failed (${r.code}): ${r.stderr.trim()}`);
     },
     async readFile(pathInside) {
@@ -537,11 +580,19 @@ export async function bootSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
         // user@.service needs logind and PAM; a transient unit with Delegate= is all systemd --user
         // needs to manage its own cgroup subtree. Only our user units are on its unit path.
         const r = await exec([
-          'systemd-run', '--unit=hb-user-manager.service', '--property=Delegate=yes', '--property=Type=notify',
-          `--setenv=XDG_RUNTIME_DIR=${USER_RUNTIME_DIR}`, '--setenv=HOME=/root',
+          'systemd-run',
+          '--unit=hb-user-manager.service',
+          '--property=Delegate=yes',
+          '--property=Type=notify',
+          `--setenv=XDG_RUNTIME_DIR=${USER_RUNTIME_DIR}`,
+          '--setenv=HOME=/root',
           `--setenv=XDG_CONFIG_HOME=${USER_CONFIG_HOME}`,
-          `--setenv=SYSTEMD_UNIT_PATH=/usr/lib/hb-sandbox/user:${USER_CONFIG_HOME}/systemd/user`, '--setenv=SYSTEMD_GENERATOR_PATH=', '--setenv=SYSTEMD_ENVIRONMENT_GENERATOR_PATH=',
-          SYSTEMD_BINARY, '--user', `--unit=${USER_TARGET}`,
+          `--setenv=SYSTEMD_UNIT_PATH=/usr/lib/hb-sandbox/user:${USER_CONFIG_HOME}/systemd/user`,
+          '--setenv=SYSTEMD_GENERATOR_PATH=',
+          '--setenv=SYSTEMD_ENVIRONMENT_GENERATOR_PATH=',
+          SYSTEMD_BINARY,
+          '--user',
+          `--unit=${USER_TARGET}`,
         ]);
         if (r.code !== 0) throw new Error(`starting the user manager failed (${r.code}): ${r.stderr.trim()}`);
         await waitFor(async () => {

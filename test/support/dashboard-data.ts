@@ -207,12 +207,17 @@ export function showAtStep(step: number, gapS: number): string {
   const failed = JOB_RUNS_BY_STEP[lastRunStep]?.at(-1) === 'exit-code';
   let job = `${oneshot}\nInvocationID=${(0xa0 + lastRunStep).toString(16).padStart(32, '0')}`;
   if (failed) {
-    for (const [key, value] of [['ActiveState', 'failed'], ['SubState', 'failed'], ['Result', 'exit-code'], ['ExecMainStatus', '1']] as const) {
+    for (const [key, value] of [
+      ['ActiveState', 'failed'],
+      ['SubState', 'failed'],
+      ['Result', 'exit-code'],
+      ['ExecMainStatus', '1'],
+    ] as const) {
       job = setProperty(job, key, value);
     }
   }
   all.set('hb-oneshot.service', job);
-  return [...all.values(), ...missing.values()].join('\n\n') + '\n';
+  return `${[...all.values(), ...missing.values()].join('\n\n')}\n`;
 }
 
 export interface History {

@@ -119,12 +119,36 @@ export function interpolate(
 /** rangeutil.roundInterval: the "nice" interval Grafana picks for range/resolution. */
 export function roundInterval(ms: number): number {
   const table: Array<[number, number]> = [
-    [15, 10], [35, 20], [75, 50], [150, 100], [250, 200], [350, 300], [450, 400], [750, 500],
-    [1500, 1000], [3500, 2000], [7500, 5000], [12500, 10000], [17500, 15000], [25000, 20000],
-    [45000, 30000], [90000, 60000], [210000, 120000], [450000, 300000], [750000, 600000],
-    [1050000, 900000], [1500000, 1200000], [2700000, 1800000], [5400000, 3600000],
-    [9000000, 7200000], [16200000, 10800000], [32400000, 21600000], [86400000, 43200000],
-    [604800000, 86400000], [1814400000, 604800000], [3628800000, 2592000000],
+    [15, 10],
+    [35, 20],
+    [75, 50],
+    [150, 100],
+    [250, 200],
+    [350, 300],
+    [450, 400],
+    [750, 500],
+    [1500, 1000],
+    [3500, 2000],
+    [7500, 5000],
+    [12500, 10000],
+    [17500, 15000],
+    [25000, 20000],
+    [45000, 30000],
+    [90000, 60000],
+    [210000, 120000],
+    [450000, 300000],
+    [750000, 600000],
+    [1050000, 900000],
+    [1500000, 1200000],
+    [2700000, 1800000],
+    [5400000, 3600000],
+    [9000000, 7200000],
+    [16200000, 10800000],
+    [32400000, 21600000],
+    [86400000, 43200000],
+    [604800000, 86400000],
+    [1814400000, 604800000],
+    [3628800000, 2592000000],
   ];
   for (const [below, value] of table) if (ms < below) return value;
   return 31536000000;
@@ -212,10 +236,13 @@ export async function resolveVariables(
 export function queryVariables(dashboard: Record<string, unknown>): QueryVariable[] {
   const templating = dashboard.templating;
   const list = isObject(templating) && Array.isArray(templating.list) ? templating.list : [];
-  return list.filter(isObject).filter((v) => v.type === 'query').map((v) => ({
-    name: String(v.name),
-    query: String(v.query),
-    multi: v.multi === true,
-    includeAll: v.includeAll === true,
-  }));
+  return list
+    .filter(isObject)
+    .filter((v) => v.type === 'query')
+    .map((v) => ({
+      name: String(v.name),
+      query: String(v.query),
+      multi: v.multi === true,
+      includeAll: v.includeAll === true,
+    }));
 }

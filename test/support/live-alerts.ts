@@ -31,7 +31,16 @@ export const SHORT_WINDOWS: Readonly<Record<string, string>> = {
 };
 
 export function describeAlerts(alerts: readonly VmalertAlert[]): string {
-  return alerts.map((a) => `${a.name}[${a.state}]{${Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(',')}}`).join('\n') || '(none)';
+  return (
+    alerts
+      .map(
+        (a) =>
+          `${a.name}[${a.state}]{${Object.entries(a.labels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',')}}`,
+      )
+      .join('\n') || '(none)'
+  );
 }
 
 /** vmalert on the rules rendered with `tunables`; stop() also removes the rendered file. */

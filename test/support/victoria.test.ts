@@ -38,9 +38,7 @@ after(async () => {
 
 async function assertSamples(vm: Victoria): Promise<void> {
   const instant = await vm.query('heartbeat_probe_total', T1);
-  assert.deepEqual(instant, [
-    { metric: { __name__: 'heartbeat_probe_total', unit: 'a.service', host: 'h1' }, timestamp: T1, value: 7 },
-  ]);
+  assert.deepEqual(instant, [{ metric: { __name__: 'heartbeat_probe_total', unit: 'a.service', host: 'h1' }, timestamp: T1, value: 7 }]);
 
   const range = await vm.queryRange('heartbeat_probe_total', T0, T1, '60s');
   assert.deepEqual(range, [
@@ -195,7 +193,7 @@ describe('runVmalertTool', { skip }, () => {
       '        groupname: tool',
       '        alertname: ProbeDown',
       '        exp_alerts:',
-      '          - exp_labels: { unit: a.service, severity: ' + expectedSeverity + ' }',
+      `          - exp_labels: { unit: a.service, severity: ${expectedSeverity} }`,
       '      - eval_time: 0m',
       '        groupname: tool',
       '        alertname: ProbeDown',

@@ -29,9 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { atProcessEnd } from './process-end.ts';
 
 /** Where scripts/fetch-victoriametrics.sh unpacks the binaries. */
-export const VM_BIN_DIR: string = fileURLToPath(
-  new URL('../../.cache/victoria-metrics/root/usr/bin', import.meta.url),
-);
+export const VM_BIN_DIR: string = fileURLToPath(new URL('../../.cache/victoria-metrics/root/usr/bin', import.meta.url));
 
 const REQUIRED_BINARIES = ['victoria-metrics', 'vmalert', 'vmalert-tool'] as const;
 
