@@ -11,7 +11,7 @@ import { EXIT, HeartbeatError, describeError, usageError } from './errors.ts';
 import { createLog } from './log.ts';
 import { listUnits, runOnce, type OutputFormat, type RunDeps } from './commands/run.ts';
 import { installCommand, uninstallCommand } from './commands/install.ts';
-import { summaryCommand } from './commands/summary.ts';
+import { summaryCommand } from './summary/command.ts';
 import { createJournalctl, createSystemctl } from './systemd/systemctl.ts';
 
 declare const HEARTBEAT_VERSION: string | undefined;

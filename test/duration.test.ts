@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseTimeout } from '../src/config.ts';
 import { parseInterval } from '../src/commands/install.ts';
-import { parseSummaryArgs } from '../src/commands/summary.ts';
+import { parseSummaryArgs } from '../src/summary/args.ts';
 import { durationMs, formatDuration, formatDurationMs } from '../src/duration.ts';
 
 test('the grammar: systemd spellings, compounds, bare numbers in the setting unit', () => {

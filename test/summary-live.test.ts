@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { EXIT_PROBLEMS, type Summary } from '../src/commands/summary.ts';
+import { EXIT_PROBLEMS, type Summary } from '../src/summary/model.ts';
 import { CLI, assertBuilt, runCli, skipReason } from './support/cli.ts';
 import { startVictoria, victoriaUnavailable, type Victoria } from './support/victoria.ts';
 import { bootSandbox, sandboxUnavailable, type Sandbox } from './harness/sandbox.ts';

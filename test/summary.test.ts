@@ -10,24 +10,20 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import {
-  EXIT_PROBLEMS,
-  SUMMARY_QUERIES,
-  SUMMARY_USAGE,
-  findLoops,
-  hostMatcher,
-  parseSummaryArgs,
-  planWindow,
-  queryTarget,
-  renderQuery,
-  type Summary,
-} from '../src/commands/summary.ts';
+import { SUMMARY_USAGE, parseSummaryArgs } from '../src/summary/args.ts';
+import { TEST_NOW_ENV, queryTarget } from '../src/summary/command.ts';
+import { findLoops } from '../src/summary/findings.ts';
+import { EXIT_PROBLEMS, type Summary } from '../src/summary/model.ts';
+import { SUMMARY_QUERIES, hostMatcher, planWindow, renderQuery, runQueries } from '../src/summary/queries.ts';
+import { createPrometheusApi } from '../src/vm/prometheus-api.ts';
 import { formatDuration } from '../src/duration.ts';
 import { METRIC_NAMES } from '../src/metrics/definitions.ts';
 import { runCli, skipReason } from './support/cli.ts';
 import { startVictoria, victoriaUnavailable, type Victoria } from './support/victoria.ts';
 
 const GOLDEN_DIR = new URL('fixtures/summary/', import.meta.url);
+/** Read offline by test/summary-findings.test.ts. */
+const RESULTS_FIXTURE = 'kai-server-24h.results.json';
 
 function golden(name: string, actual: string): void {
   const url = new URL(name, GOLDEN_DIR);
@@ -129,7 +125,15 @@ test('README "Daily summary" shows every query as it is run, and every flag of s
   for (const flag of new Set([...SUMMARY_USAGE.matchAll(/--[a-z-]+/g)].map((m) => m[0]))) {
     assert.ok(section.includes(`\`${flag}`), `README documents summary ${flag}`);
   }
-  assert.ok(!SUMMARY_USAGE.includes('--now') && section.includes('`--now'), '--now is test-only: documented as such, not in --help');
+  assert.ok(
+    !SUMMARY_USAGE.includes(TEST_NOW_ENV) && section.includes(`\`${TEST_NOW_ENV}`),
+    `${TEST_NOW_ENV} is a test hook: documented as such, not in --help`,
+  );
+  assert.throws(
+    () => parseSummaryArgs(['--now', '1700000000']),
+    /unknown option --now/,
+    'the test hook is not a flag of the production parser',
+  );
 });
 
 test('query target: the push endpoint scheme+host+port, or --vm-url; user:password becomes Basic auth', () => {
@@ -318,7 +322,7 @@ describe('summary against a real VictoriaMetrics with a known day', { skip: reas
   });
 
   const summary = (args: string[], env: Record<string, string> = {}) =>
-    runCli(['summary', '--vm-url', vm.url, '--now', String(END), ...args], env, 60_000);
+    runCli(['summary', '--vm-url', vm.url, ...args], { [TEST_NOW_ENV]: String(END), ...env }, 60_000);
 
   test('json: the exact findings for kai-server, and web-1 healthy', async () => {
     const r = await summary(['--since', '24h', '--format', 'json']);
@@ -510,6 +514,20 @@ describe('summary against a real VictoriaMetrics with a known day', { skip: reas
     }
   });
 
+  test('the recorded query results (test/fixtures/summary/kai-server-24h.results.json) are what VictoriaMetrics answers', async () => {
+    const window = planWindow('24h', 86_400, END, 30);
+    const api = createPrometheusApi({ baseUrl: vm.url, headers: {}, signal: new AbortController().signal, timeoutMs: 30_000 });
+    const results = await runQueries(api, window, 'kai-server');
+    const recorded = {
+      recorded:
+        'runQueries() of src/summary/queries.ts against a real VictoriaMetrics 1.112.0 holding the known day of test/summary.test.ts; UPDATE_GOLDEN=1 npm test -- test/summary.test.ts rewrites it',
+      host: 'kai-server',
+      window,
+      results,
+    };
+    golden(RESULTS_FIXTURE, `${JSON.stringify(recorded)}\n`);
+  });
+
   test('a healthy host: one verdict line, exit 0', async () => {
     const r = await summary(['--host', 'web-1']);
     assert.equal(r.stderr, '');
@@ -560,7 +578,7 @@ describe('summary against a real VictoriaMetrics with a known day', { skip: reas
   });
 
   test('no data from any host (a window before the history): says so, exit 3', async () => {
-    const r = await runCli(['summary', '--vm-url', vm.url, '--now', String(START - 3 * H), '--since', '1h'], {}, 60_000);
+    const r = await runCli(['summary', '--vm-url', vm.url, '--since', '1h'], { [TEST_NOW_ENV]: String(START - 3 * H) }, 60_000);
     assert.equal(r.code, EXIT_PROBLEMS);
     assert.equal(r.stdout.split('\n')[0], 'no data from any host in the last 1h');
   });

@@ -1,0 +1,142 @@
+/**
+ * Pure, but for `runQueries`, which only hands the rendered queries to the Prometheus API edge:
+ * the report's window and the MetricsQL behind each of its sections.
+ */
+import { STALE_FACTOR } from '../thresholds.ts';
+import {
+  HEARTBEAT_LAST_RUN,
+  HEARTBEAT_UNITS,
+  TIMER_INTERVAL,
+  TIMER_LAST_RESULT,
+  TIMER_LAST_SUCCESS,
+  TIMER_LAST_TRIGGER,
+  TIMER_RUNS,
+  UNIT_FAILED,
+  UNIT_LAST_EXIT_STATUS,
+  UNIT_LOADED,
+  UNIT_RESTART_COUNT,
+  UNIT_SECONDS_SINCE_ACTIVE,
+} from '../metrics/definitions.ts';
+import type { InstantSeries, PrometheusApi, RangeSeries } from '../vm/prometheus-api.ts';
+
+/**
+ * Range queries keep at most this many steps: -search.maxPointsPerTimeseries is 30k by default,
+ * and a week at 30 s is 20k points per failing series. Longer windows get a coarser step.
+ */
+export const MAX_STEPS = 3000;
+
+export interface SummaryWindow {
+  /** The --since text, for the verdict ("in the last 24h"). */
+  readonly since: string;
+  /** Unix seconds. `end` is when the report was asked for; start = end - steps * step. */
+  readonly start: number;
+  readonly end: number;
+  /** Range-query step in seconds: the exporter's interval, coarser for long windows. */
+  readonly step: number;
+  readonly intervalSeconds: number;
+}
+
+export function planWindow(since: string, sinceSeconds: number, nowSeconds: number, intervalSeconds: number): SummaryWindow {
+  const step = Math.max(intervalSeconds, Math.ceil(sinceSeconds / MAX_STEPS));
+  const steps = Math.ceil(sinceSeconds / step);
+  const end = Math.floor(nowSeconds);
+  return { since, start: end - steps * step, end, step, intervalSeconds };
+}
+
+export type QueryKind = 'instant' | 'range';
+
+export interface SummaryQuery {
+  readonly kind: QueryKind;
+  /** MetricsQL with `$host` (a regex), `$window` and `$step` (durations) to fill in. */
+  readonly query: string;
+}
+
+const sel = (metric: string, extra = ''): string => `${metric}{host=~"$host"${extra}}`;
+const TIMER_UNITS = ', unit=~".+[.]timer"';
+
+/**
+ * The MetricsQL behind each section. Range queries run from the window's start to its end every
+ * `$step`; instant queries at the end. Every lookbehind is an explicit `[$step]` or `[$window]`:
+ * a bare selector would let a series whose label value flipped (result, load_state) linger for
+ * VictoriaMetrics' staleness interval, because a pushing exporter sends no staleness markers.
+ * Comparison filters keep only the interesting points, so the answer grows with the problems,
+ * not with the number of units.
+ */
+export const SUMMARY_QUERIES = {
+  /** Exporter runs that arrived in the window, per host. */
+  runs: { kind: 'instant', query: `count_over_time(${sel(HEARTBEAT_LAST_RUN.name)}[$window])` },
+  /** Allowlisted units the exporter observed, as of its last run in the window. */
+  units: { kind: 'instant', query: `last_over_time(${sel(HEARTBEAT_UNITS.name)}[$window])` },
+  /** Time of the first and of the last run in each step: together they give every gap longer than a step exactly. */
+  firstRuns: { kind: 'range', query: `tfirst_over_time(${sel(HEARTBEAT_LAST_RUN.name)}[$step])` },
+  lastRuns: { kind: 'range', query: `tlast_over_time(${sel(HEARTBEAT_LAST_RUN.name)}[$step])` },
+  /** Steps in which a unit was seen failed; `result` says how. */
+  failed: { kind: 'range', query: `max_over_time(${sel(UNIT_FAILED.name)}[$step]) == 1` },
+  /** The exit status (or signal) in those steps. */
+  failedExitStatus: {
+    kind: 'range',
+    query: `last_over_time(${sel(UNIT_LAST_EXIT_STATUS.name)}[$step]) and on(host, unit) (max_over_time(${sel(UNIT_FAILED.name)}[$step]) == 1)`,
+  },
+  /**
+   * Automatic restarts per step. increase() handles counter resets (NRestarts resets on a manual
+   * start, systemd#6495). The `and` drops a series' first step: increase() counts a new series'
+   * first small value as growth from 0, so a host that joins with NRestarts=7 would show 7.
+   */
+  restarts: {
+    kind: 'range',
+    query: `increase(${sel(UNIT_RESTART_COUNT.name)}[$step]) > 0 and last_over_time(${sel(UNIT_RESTART_COUNT.name)}[$window] offset $step)`,
+  },
+  /** Steps in which an allowlisted unit was not loaded (not-found, masked, bad-setting, error). */
+  missing: { kind: 'range', query: `max_over_time(${sel(UNIT_LOADED.name)}[$step]) == 0` },
+  /** Steps in which a timer's last trigger was older than STALE_FACTOR of its own interval. */
+  staleTimers: {
+    kind: 'range',
+    query: `last_over_time(${sel(UNIT_SECONDS_SINCE_ACTIVE.name, TIMER_UNITS)}[$step]) > on(host, unit) (${STALE_FACTOR} * last_over_time(${sel(TIMER_INTERVAL.name)}[$step]))`,
+  },
+  /** Loaded timers (to find those that never fired). */
+  timers: { kind: 'instant', query: `last_over_time(${sel(UNIT_LOADED.name, TIMER_UNITS)}[$window]) == 1` },
+  timerLastTrigger: { kind: 'instant', query: `last_over_time(${sel(TIMER_LAST_TRIGGER.name)}[$window])` },
+  timerInterval: { kind: 'instant', query: `last_over_time(${sel(TIMER_INTERVAL.name)}[$window])` },
+  /**
+   * Finished runs of each timer's job in the window, by result. increase() (not
+   * increase_prometheus) so that a result series born inside the window (the first exit-code
+   * run) counts its first run: the exporter starts every result's counter at its first run.
+   */
+  timerJobRuns: { kind: 'instant', query: `increase(${sel(TIMER_RUNS.name)}[$window])` },
+  /** The remembered last success: pushed every run once known, so it is there even when older than the window. */
+  timerJobLastSuccess: { kind: 'instant', query: `last_over_time(${sel(TIMER_LAST_SUCCESS.name)}[$window])` },
+  /** When each result series was last seen: the latest one is the job's latest result (one series at a time). */
+  timerJobLastResult: { kind: 'instant', query: `tlast_over_time(${sel(TIMER_LAST_RESULT.name)}[$window])` },
+} as const satisfies Record<string, SummaryQuery>;
+
+export type QueryName = keyof typeof SUMMARY_QUERIES;
+
+export type QueryResults = { [K in QueryName]: (typeof SUMMARY_QUERIES)[K]['kind'] extends 'range' ? RangeSeries[] : InstantSeries[] };
+
+/** The host as an anchored MetricsQL regex inside a double-quoted string; `.+` for every host. */
+export function hostMatcher(host: string | undefined): string {
+  if (host === undefined) return '.+';
+  const regex = host.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+  return regex.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+}
+
+/** A query with its placeholders filled in, as it is sent (and as an operator would paste it). */
+export function renderQuery(query: string, window: SummaryWindow, host: string | undefined): string {
+  return query
+    .replaceAll('$host', hostMatcher(host))
+    .replaceAll('$window', `${window.end - window.start}s`)
+    .replaceAll('$step', `${window.step}s`);
+}
+
+/** Edge orchestration: every query at once, sharing the API's one deadline. */
+export async function runQueries(api: PrometheusApi, window: SummaryWindow, host: string | undefined): Promise<QueryResults> {
+  const names = Object.keys(SUMMARY_QUERIES) as QueryName[];
+  const answers = await Promise.all(
+    names.map((name) => {
+      const { kind, query } = SUMMARY_QUERIES[name];
+      const q = renderQuery(query, window, host);
+      return kind === 'range' ? api.queryRange(q, window.start, window.end, window.step) : api.query(q, window.end);
+    }),
+  );
+  return Object.fromEntries(names.map((name, i) => [name, answers[i]])) as QueryResults;
+}
