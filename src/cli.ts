@@ -10,7 +10,7 @@ import { parseFlags, scopeOf, type FlagSpec } from './args.ts';
 import { EXIT, HeartbeatError, describeError, usageError } from './errors.ts';
 import { createLog } from './log.ts';
 import { listUnits, runOnce, type OutputFormat, type RunDeps } from './commands/run.ts';
-import { installCommand, uninstallCommand } from './commands/install.ts';
+import { installCommand, uninstallCommand } from './install/command.ts';
 import { summaryCommand } from './summary/command.ts';
 import { createJournalctl, createSystemctl } from './systemd/systemctl.ts';
 

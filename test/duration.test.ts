@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseTimeout } from '../src/config.ts';
-import { parseInterval } from '../src/commands/install.ts';
+import { parseInterval } from '../src/install/command.ts';
 import { parseSummaryArgs } from '../src/summary/args.ts';
 import { durationMs, formatDuration, formatDurationMs } from '../src/duration.ts';
 

@@ -21,17 +21,9 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import type { CommandContext } from '../src/commands/context.ts';
-import {
-  CODE_CACHE_NAME,
-  createFsIO,
-  installCommand,
-  parseInterval,
-  quoteExecArg,
-  renderService,
-  renderTimer,
-  uninstallCommand,
-  type InstallIO,
-} from '../src/commands/install.ts';
+import { installCommand, parseInterval, uninstallCommand } from '../src/install/command.ts';
+import { createFsIO, type InstallIO } from '../src/install/effects.ts';
+import { CODE_CACHE_NAME, quoteExecArg, renderService, renderTimer } from '../src/install/units.ts';
 import { HeartbeatError } from '../src/errors.ts';
 import { CLI, runCli } from './support/cli.ts';
 

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BENCH_PATTERN, createJournalReplay, generateUnits } from '../scripts/bench/units.ts';
 import { CLI, REPO, assertBuilt, runCli, skipReason } from './support/cli.ts';
-import { BUNDLE_NAME, CODE_CACHE_NAME } from '../src/commands/install.ts';
+import { BUNDLE_NAME, CODE_CACHE_NAME } from '../src/install/units.ts';
 import { createReplay } from './support/replay.ts';
 import { startVictoria, victoriaUnavailable, type Victoria } from './support/victoria.ts';
 

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { renderService, renderTimer, SERVICE, TIMER, type ServiceOptions } from '../src/commands/install.ts';
+import { renderService, renderTimer, SERVICE, TIMER, type ServiceOptions } from '../src/install/units.ts';
 import { skipReason } from './support/cli.ts';
 
 const SHIPPED_DIR = new URL('../systemd/', import.meta.url);

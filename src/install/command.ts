@@ -1,0 +1,273 @@
+/**
+ * `install` / `uninstall`: the service + timer for the system manager (or, with --user, the
+ * user manager), a copy of the running bundle at a stable path, daemon-reload and
+ * `enable --now` on the timer. The units come from units.ts, the paths and systemctl calls from
+ * layout.ts, every file and tool through effects.ts's InstallIO.
+ */
+import { parseFlags, scopeOf, type FlagSpec } from '../args.ts';
+import { DEFAULT_PERIOD_SECONDS } from '../defaults.ts';
+import { parseDuration } from '../duration.ts';
+import type { CommandContext } from '../commands/context.ts';
+import { EXIT, describeError, usageError } from '../errors.ts';
+import { createSystemctl, type Scope } from '../systemd/systemctl.ts';
+import { posix } from 'node:path';
+import {
+  SERVICE,
+  TIMER,
+  BUNDLE_NAME,
+  CODE_CACHE_NAME,
+  SERVICE_USER,
+  SYSUSERS_PATH,
+  renderService,
+  renderSysusers,
+  renderTimer,
+} from './units.ts';
+import {
+  INSTALL_ROOT_ENV,
+  layoutFor,
+  manualCommand,
+  INSTALL_COMMANDS,
+  UNINSTALL_COMMANDS,
+  AFTER_UNINSTALL_COMMANDS,
+  hiddenFromSystemService,
+} from './layout.ts';
+import { type InstallIO, createFsIO } from './effects.ts';
+
+export const INSTALL_USAGE = `Usage: systemd-heartbeat install [--user] [--interval 30s] [--config PATH] [--dry-run]
+
+Copies this bundle to a stable path, writes ${SERVICE} and ${TIMER} (system:
+/etc/systemd/system, --user: ~/.config/systemd/user), runs daemon-reload and
+enable --now on the timer. A system install also creates the ${SERVICE_USER} system user
+(${SYSUSERS_PATH}). Without a working systemctl the files are still written and
+the commands to run are printed.
+
+  --user           install for the user manager (systemctl --user) instead of the system
+  --system         install for the system manager (default)
+  --interval DUR   how often the timer fires: 30s (default), 2s, 5min, 1h
+  --config PATH    the config file the service reads (absolute after resolving)
+  --dry-run        print the files and commands, write and run nothing
+  -h, --help       this text`;
+
+export const UNINSTALL_USAGE = `Usage: systemd-heartbeat uninstall [--user] [--dry-run]
+
+Disables and stops the timer, removes the unit files, the installed bundle, the
+exporter's state directory and (system) its user, runs daemon-reload. Your config file, environment file and
+token are left in place (and listed).
+
+  --user           the user manager's install
+  --system         the system manager's install (default)
+  --dry-run        print what would be removed and run, change nothing
+  -h, --help       this text`;
+/** `30s`, `2s`, `5min`, `1h30m`, bare seconds -> whole seconds, 1 s to 24 h. */
+export function parseInterval(value: string, field = '--interval'): number {
+  return parseDuration(value, { field, minMs: 1000, maxMs: 86_400_000, wholeSeconds: true }) / 1000;
+}
+
+interface InstallArgs {
+  scope: Scope;
+  intervalSeconds: number;
+  configPath: string | undefined;
+  dryRun: boolean;
+  help: boolean;
+}
+
+const SWITCHES: Readonly<Record<string, FlagSpec>> = {
+  '--user': { kind: 'switch' },
+  '--system': { kind: 'switch' },
+  '--dry-run': { kind: 'switch' },
+  '--help': { kind: 'switch', aliases: ['-h'] },
+};
+const INSTALL_FLAGS: Readonly<Record<string, FlagSpec>> = { ...SWITCHES, '--interval': { kind: 'value' }, '--config': { kind: 'value' } };
+
+export function parseInstallArgs(argv: readonly string[], command: 'install' | 'uninstall'): InstallArgs {
+  const flags = parseFlags(argv, command === 'install' ? INSTALL_FLAGS : SWITCHES, { command, help: `${command} --help` });
+  const interval = flags.values.get('--interval');
+  const configPath = flags.values.get('--config');
+  if (interval === '' || configPath === '') throw usageError(`${interval === '' ? '--interval' : '--config'} needs a value`);
+  return {
+    scope: scopeOf(flags, command) ?? 'system',
+    intervalSeconds: interval === undefined ? DEFAULT_PERIOD_SECONDS : parseInterval(interval),
+    configPath,
+    dryRun: flags.switches.includes('--dry-run'),
+    help: flags.switches.includes('--help'),
+  };
+}
+
+export interface InstallRuntime {
+  /** The running entry point (process.argv[1]): the bundle to copy. */
+  readonly entry: string | undefined;
+  /** The node binary (process.execPath) for ExecStart=. */
+  readonly execPath: string;
+  readonly cwd: string;
+  /** Replaces the real files + systemctl edge (tests). */
+  readonly io?: InstallIO;
+}
+
+function defaultIO(scope: Scope, env: NodeJS.ProcessEnv): InstallIO {
+  // enable --now waits for the start job of the timer only; 25 s is sd-bus' own default.
+  return createFsIO(env[INSTALL_ROOT_ENV] ?? '', createSystemctl({ scope, timeoutMs: () => 25_000, env }), env);
+}
+
+/** Runs each command in order, stopping at the first failure; returns the failure, if any. */
+async function runAll(io: InstallIO, commands: readonly (readonly string[])[]): Promise<string | undefined> {
+  for (const args of commands) {
+    try {
+      await io.systemctl(args);
+    } catch (error) {
+      return describeError(error);
+    }
+  }
+  return undefined;
+}
+
+export async function installCommand(argv: readonly string[], ctx: CommandContext, rt: InstallRuntime): Promise<number> {
+  const args = parseInstallArgs(argv, 'install');
+  if (args.help) {
+    ctx.stdout(`${INSTALL_USAGE}\n`);
+    return EXIT.ok;
+  }
+  const layout = layoutFor(args.scope, ctx.env);
+  const configPath = args.configPath === undefined ? undefined : posix.resolve(rt.cwd, args.configPath);
+  if (args.scope === 'system') {
+    for (const [what, path] of [
+      ['--config', configPath],
+      ['the node binary', rt.execPath],
+    ] as const) {
+      const hidden = path && hiddenFromSystemService(path);
+      if (hidden) {
+        throw usageError(
+          `${what} ${path} is under ${hidden}, which the system service cannot see (ProtectHome=yes, PrivateTmp=yes): ` +
+            (what === '--config' ? 'put it under /etc/systemd-heartbeat/' : 'install node system-wide (e.g. /usr/bin/node) or use --user'),
+        );
+      }
+    }
+  }
+  const io = rt.io ?? defaultIO(args.scope, ctx.env);
+  const userTokenPath = layout.userTokenPath && io.exists(layout.userTokenPath) ? layout.userTokenPath : undefined;
+  const files = [
+    {
+      path: `${layout.unitDir}/${SERVICE}`,
+      content: renderService({ scope: args.scope, nodePath: rt.execPath, bundlePath: layout.bundlePath, configPath, userTokenPath }),
+    },
+    { path: `${layout.unitDir}/${TIMER}`, content: renderTimer({ intervalSeconds: args.intervalSeconds }) },
+  ];
+  if (layout.sysusersPath) files.unshift({ path: layout.sysusersPath, content: renderSysusers() });
+  const commands = [
+    ...(layout.sysusersPath ? [`systemd-sysusers ${layout.sysusersPath}`] : []),
+    ...INSTALL_COMMANDS.map((c) => manualCommand(args.scope, c)),
+  ];
+
+  if (args.dryRun) {
+    ctx.stdout(`# would copy ${rt.entry ?? '(the running bundle)'} and its code cache to ${layout.libDir}/\n`);
+    for (const f of files) ctx.stdout(`# ${f.path}\n${f.content}\n`);
+    ctx.stdout(`# then run:\n${commands.join('\n')}\n`);
+    return EXIT.ok;
+  }
+
+  const entry = rt.entry;
+  if (!entry?.endsWith('.cjs') || !posix.isAbsolute(entry)) {
+    throw usageError(`install copies the built bundle: run it as \`node dist/${BUNDLE_NAME} install\` (npm run build makes it)`);
+  }
+  if (configPath && !io.exists(configPath)) ctx.log.warning(`--config ${configPath} does not exist yet: each run will fail until it does`);
+  if (configPath && args.scope === 'system' && ((io.mode(configPath) ?? 0o644) & 0o004) === 0) {
+    ctx.log.warning(`--config ${configPath} is not world-readable: the service's dynamic user cannot read it (chmod o+r)`);
+  }
+
+  io.mkdirp(layout.libDir);
+  // The cache first: until the bundle is replaced, the old one leaves the new cache unread (its build id differs).
+  const cache = `${posix.dirname(entry)}/${CODE_CACHE_NAME}`;
+  if (io.isSourceFile(cache)) io.copyFile(cache, layout.codeCachePath);
+  else io.removeFile(layout.codeCachePath);
+  io.copyFile(entry, layout.bundlePath);
+  for (const f of files) {
+    io.mkdirp(posix.dirname(f.path));
+    io.writeFile(f.path, f.content);
+  }
+  ctx.stdout(`installed ${layout.bundlePath}\nwrote ${files.map((f) => f.path).join('\nwrote ')}\n`);
+
+  let failure: string | undefined;
+  if (layout.sysusersPath) {
+    try {
+      await io.createUsers(layout.sysusersPath);
+    } catch (error) {
+      failure = describeError(error);
+    }
+  }
+  failure ??= await runAll(io, INSTALL_COMMANDS);
+  if (failure) {
+    ctx.log.error(`failed: ${failure}`);
+    ctx.stdout(`The unit files are written but not active. Run:\n${commands.map((c) => `  ${c}`).join('\n')}\n`);
+  } else {
+    ctx.stdout(`enabled and started ${TIMER} (every ${args.intervalSeconds}s): ${manualCommand(args.scope, ['list-timers', TIMER])}\n`);
+  }
+  if (args.scope === 'user') {
+    ctx.stdout(
+      `On a headless host the user manager only runs while you are logged in; keep it running with:\n  loginctl enable-linger ${ctx.env.USER ?? ctx.env.LOGNAME ?? '$USER'}\n`,
+    );
+  }
+  return failure ? EXIT.failure : EXIT.ok;
+}
+
+export async function uninstallCommand(argv: readonly string[], ctx: CommandContext, rt: Pick<InstallRuntime, 'io'> = {}): Promise<number> {
+  const args = parseInstallArgs(argv, 'uninstall');
+  if (args.help) {
+    ctx.stdout(`${UNINSTALL_USAGE}\n`);
+    return EXIT.ok;
+  }
+  const layout = layoutFor(args.scope, ctx.env);
+  const files = [
+    `${layout.unitDir}/${TIMER}`,
+    `${layout.unitDir}/${SERVICE}`,
+    layout.wantsLink,
+    layout.bundlePath,
+    layout.codeCachePath,
+    ...(layout.sysusersPath ? [layout.sysusersPath] : []),
+  ];
+  const before = UNINSTALL_COMMANDS.map((c) => manualCommand(args.scope, c));
+  const after = [
+    ...AFTER_UNINSTALL_COMMANDS.map((c) => manualCommand(args.scope, c)),
+    ...(layout.sysusersPath ? [`userdel ${SERVICE_USER}`] : []),
+  ];
+  if (args.dryRun) {
+    ctx.stdout(
+      `# would run:\n${before.join('\n')}\n# would remove:\n${[...files, layout.libDir, ...layout.stateDirs].join('\n')}\n# then run:\n${after.join('\n')}\n`,
+    );
+    return EXIT.ok;
+  }
+  const io = rt.io ?? defaultIO(args.scope, ctx.env);
+
+  // Stop first so no run starts while the files go; a timer that is not loaded is no failure.
+  const problems: string[] = [];
+  for (const c of UNINSTALL_COMMANDS) {
+    const failure = await runAll(io, [c]);
+    if (failure && !/not loaded|does not exist/i.test(failure)) problems.push(failure);
+  }
+  const removed: string[] = [];
+  // The user goes only with the sysusers.d file install wrote: a user someone else made stays.
+  const ownUser = layout.sysusersPath !== undefined && io.exists(layout.sysusersPath);
+  for (const f of files) if (io.removeFile(f)) removed.push(f);
+  if (io.removeDirIfEmpty(`${layout.unitDir}/timers.target.wants`)) removed.push(`${layout.unitDir}/timers.target.wants`);
+  if (io.removeDirIfEmpty(layout.libDir)) removed.push(layout.libDir);
+  for (const d of layout.stateDirs) if (io.removeTree(d)) removed.push(d);
+  const failure = await runAll(io, AFTER_UNINSTALL_COMMANDS.slice(0, 1));
+  if (failure) problems.push(failure);
+  else await runAll(io, AFTER_UNINSTALL_COMMANDS.slice(1)); // nothing to reset is fine
+  if (ownUser) {
+    try {
+      await io.deleteUser(SERVICE_USER);
+      removed.push(`user ${SERVICE_USER}`);
+    } catch (error) {
+      problems.push(describeError(error));
+    }
+  }
+
+  ctx.stdout(removed.length > 0 ? `removed ${removed.join('\nremoved ')}\n` : 'nothing was installed\n');
+  const kept = layout.operatorFiles.filter((f) => io.exists(f));
+  if (kept.length > 0) ctx.stdout(`left in place (yours): ${kept.join(', ')}\n`);
+  if (problems.length > 0) {
+    for (const p of problems) ctx.log.error(`failed: ${p}`);
+    ctx.stdout(`The files are removed; to finish, run:\n${[...before, ...after].map((c) => `  ${c}`).join('\n')}\n`);
+    return EXIT.failure;
+  }
+  return EXIT.ok;
+}

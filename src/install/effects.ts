@@ -1,0 +1,148 @@
+/**
+ * Edge: the files and tools install and uninstall touch (InstallIO), below an install root, and
+ * injected like collect.ts's RunSystemctl so tests run both commands into a temporary root.
+ */
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { EXIT, HeartbeatError, describeError } from '../errors.ts';
+import type { RunSystemctl } from '../systemd/collect.ts';
+import { posix } from 'node:path';
+import { execFile } from 'node:child_process';
+
+export interface InstallIO {
+  exists(path: string): boolean;
+  /** A file to copy from: the built dist/, not below the root. */
+  isSourceFile(path: string): boolean;
+  writeFile(path: string, content: string): void;
+  copyFile(from: string, to: string): void;
+  mkdirp(path: string): void;
+  /** A file or symlink; no-op when absent. Returns whether something was removed. */
+  removeFile(path: string): boolean;
+  removeTree(path: string): boolean;
+  /** Removes the directory when empty; returns whether it did. */
+  removeDirIfEmpty(path: string): boolean;
+  /** Mode bits of a file, undefined when absent. */
+  mode(path: string): number | undefined;
+  readonly systemctl: RunSystemctl;
+  /** `systemd-sysusers CONF` (below the root): creates the users a sysusers.d file declares. */
+  readonly createUsers: (confPath: string) => Promise<void>;
+  /** `userdel NAME` and its group (below the root). */
+  readonly deleteUser: (name: string) => Promise<void>;
+}
+
+/** Runs a tool from PATH, bounded; rejects with its first stderr line. */
+function runTool(binary: string, args: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      binary,
+      args,
+      { env: { PATH: env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' }, timeout: 25_000, killSignal: 'SIGKILL', encoding: 'utf8' },
+      (error, _stdout, stderr) => {
+        if (!error) return resolve();
+        const e = error as NodeJS.ErrnoException;
+        const detail =
+          e.code === 'ENOENT' ? 'not found on PATH' : `exited with ${String(e.code)}: ${stderr.trim().split('\n')[0] || e.message}`;
+        reject(new HeartbeatError(EXIT.failure, `${binary} ${detail}`));
+      },
+    );
+  });
+}
+
+/** Real files and tools below `root` ('' = /), and the given systemctl. */
+export function createFsIO(root: string, systemctl: RunSystemctl, env: Readonly<Record<string, string | undefined>> = {}): InstallIO {
+  const at = (p: string): string => (root ? posix.join(root, p) : p);
+  const wrap = <T>(what: string, path: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const hint = code === 'EACCES' || code === 'EPERM' ? ' (a system install needs root; or use --user)' : '';
+      throw new HeartbeatError(EXIT.failure, `${what} ${at(path)}: ${code ?? describeError(error)}${hint}`);
+    }
+  };
+  return {
+    exists: (p) => existsSync(at(p)) || isSymlink(at(p)),
+    isSourceFile: (p) => {
+      try {
+        return statSync(p).isFile();
+      } catch {
+        return false;
+      }
+    },
+    writeFile: (p, content) =>
+      wrap('cannot write', p, () => {
+        writeFileSync(at(p), content, { mode: 0o644 });
+        chmodSync(at(p), 0o644);
+      }),
+    copyFile: (from, to) =>
+      wrap('cannot copy to', to, () => {
+        if (sameFile(from, at(to))) return; // re-running install from the installed copy
+        copyFileSync(from, at(to));
+        chmodSync(at(to), 0o644);
+      }),
+    mkdirp: (p) => wrap('cannot create', p, () => void mkdirSync(at(p), { recursive: true, mode: 0o755 })),
+    removeFile: (p) =>
+      wrap('cannot remove', p, () => {
+        if (!isSymlink(at(p)) && !existsSync(at(p))) return false;
+        unlinkSync(at(p));
+        return true;
+      }),
+    removeTree: (p) =>
+      wrap('cannot remove', p, () => {
+        if (!isSymlink(at(p)) && !existsSync(at(p))) return false;
+        rmSync(at(p), { recursive: true, force: true });
+        return true;
+      }),
+    removeDirIfEmpty: (p) =>
+      wrap('cannot remove', p, () => {
+        if (!existsSync(at(p)) || readdirSync(at(p)).length > 0) return false;
+        rmdirSync(at(p));
+        return true;
+      }),
+    mode: (p) => {
+      try {
+        return statSync(at(p)).mode & 0o7777;
+      } catch {
+        return undefined;
+      }
+    },
+    systemctl,
+    createUsers: (confPath) => runTool('systemd-sysusers', [...(root ? [`--root=${root}`] : []), at(confPath)], env),
+    deleteUser: async (name) => {
+      const rootArgs = root ? ['--root', root] : [];
+      await runTool('userdel', [...rootArgs, name], env);
+      // userdel takes the group along only under USERGROUPS_ENAB; exit 6: no such group left.
+      await runTool('groupdel', [...rootArgs, name], env).catch((error: unknown) => {
+        if (!/exited with 6\b/.test(describeError(error))) throw error;
+      });
+    },
+  };
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    const [sa, sb] = [statSync(a), statSync(b)];
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Pure: the units install writes (service, timer, sysusers.d), rendered from their options, and
+ * the names they go by.
+ */
+import { usageError } from '../errors.ts';
+import type { Scope } from '../systemd/systemctl.ts';
+
+export const SERVICE = 'systemd-heartbeat.service';
+export const TIMER = 'systemd-heartbeat.timer';
+/** The bundle: what the unit runs. */
+export const BUNDLE_NAME = 'systemd-heartbeat.cjs';
+/**
+ * V8's code cache for the bundle, made by the same build (scripts/build.mjs) and read from beside
+ * it; absent when the build's node rejected its own cache, and then the bundle compiles as usual.
+ */
+export const CODE_CACHE_NAME = 'systemd-heartbeat.code-cache';
+/**
+ * The system unit's token, looked up by systemd 252 in /etc/credstore/, /run/credstore/,
+ * /usr/lib/credstore/ (and the manager's own received credentials). A relative
+ * LoadCredential= source that is missing is skipped; an absolute one fails the unit
+ * (execute.c load_credential(): missing_ok is false for absolute paths), and
+ * `SetCredential=otlp-token:` (an empty fallback) is refused as invalid syntax by 252.
+ */
+export const CREDSTORE_NAME = 'systemd-heartbeat.otlp-token';
+/**
+ * The system service's user. DynamicUser=yes alone breaks the one thing the service does:
+ * dbus-daemon drops a dynamic user's connection at Hello ("Transport endpoint is not
+ * connected", systemd#22737, since 250.4; measured on Debian 12's 252 + dbus 1.14), while
+ * dbus-broker accepts it. With a static user of this name, DynamicUser=yes uses it (keeping
+ * its sandboxing) and dbus-daemon can resolve it; install creates it with sysusers.d.
+ */
+export const SERVICE_USER = 'systemd-heartbeat';
+export const SYSUSERS_PATH = '/etc/sysusers.d/systemd-heartbeat.conf';
+
+/** Start-to-exit bound of one run; the exporter's own --timeout (default 5 s) stays below it. */
+const TIMEOUT_START_SEC = 15;
+/**
+ * One ExecStart= word. systemd splits on whitespace, honours quotes and C escapes, expands
+ * `%` specifiers and `$VAR`: a path with any of these is quoted and `%`/`$` are doubled.
+ */
+export function quoteExecArg(arg: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
+  if (arg === '' || /[\x00-\x1f\x7f]/.test(arg)) {
+    throw usageError(`${JSON.stringify(arg)} cannot be written into a unit file (empty or control characters)`);
+  }
+  const specifiersEscaped = arg.replace(/%/g, '%%').replace(/\$/g, '$$$$');
+  if (/^[A-Za-z0-9_/.+,:=@%$-]+$/.test(arg)) return specifiersEscaped;
+  return `"${specifiersEscaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+export interface ServiceOptions {
+  readonly scope: Scope;
+  /** Absolute path of the node binary (process.execPath when installing). */
+  readonly nodePath: string;
+  /** Absolute path of the installed bundle. */
+  readonly bundlePath: string;
+  /** Passed as --config when given. */
+  readonly configPath?: string | undefined;
+  /** User units only: a token file to load as the otlp-token credential (rendered only when it exists). */
+  readonly userTokenPath?: string | undefined;
+}
+
+function execStart(o: ServiceOptions): string {
+  // No V8 flags on this line: each one costs ~8 ms per run (it disables node's code cache).
+  const words = [o.nodePath, o.bundlePath, ...(o.configPath ? ['--config', o.configPath] : [])];
+  return `ExecStart=${words.map(quoteExecArg).join(' ')}`;
+}
+
+/** What both services start with. */
+function serviceHead(o: ServiceOptions): string[] {
+  return [execStart(o), `TimeoutStartSec=${TIMEOUT_START_SEC}s`, 'SyslogIdentifier=systemd-heartbeat'];
+}
+
+/** The seccomp-based settings both services end with: the only ones a user manager applies. */
+const SECCOMP_SETTINGS = [
+  'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6',
+  'RestrictNamespaces=yes',
+  'RestrictRealtime=yes',
+  'RestrictSUIDSGID=yes',
+  'LockPersonality=yes',
+  'UMask=0077',
+  'SystemCallArchitectures=native',
+  'SystemCallFilter=@system-service',
+  'SystemCallFilter=~@privileged @resources',
+  'SystemCallErrorNumber=EPERM',
+];
+
+/**
+ * The system service: DynamicUser=yes sandboxing under the static SERVICE_USER, which can read
+ * unit state over D-Bus (no privilege needed) and do nothing else. `systemd-analyze security --offline=true` rates it 1.1 on systemd 252
+ * (test/units.test.ts fails above 1.5); what is left is the network it needs (PrivateNetwork,
+ * AF_INET, no IP allow list since the endpoint is configurable), MemoryDenyWriteExecute (V8's
+ * JIT needs executable pages it wrote), and the rtc device ProtectClock= itself allows.
+ */
+function systemServiceBody(o: ServiceOptions): string[] {
+  return [
+    ...serviceHead(o),
+    '# KEY=value lines: SYSTEMD_HEARTBEAT_UNITS, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, ... (README)',
+    'EnvironmentFile=-/etc/default/systemd-heartbeat',
+    `# Bearer token for the push, if /etc/credstore/${CREDSTORE_NAME} exists (a missing one is skipped)`,
+    `LoadCredential=otlp-token:${CREDSTORE_NAME}`,
+    'StateDirectory=systemd-heartbeat',
+    'DynamicUser=yes',
+    `# The static user from ${SYSUSERS_PATH} when it exists (dbus-daemon cannot resolve dynamic ones)`,
+    `User=${SERVICE_USER}`,
+    "# Reads PID 1's run-finished journal entries for the timers' jobs; no other privilege",
+    'SupplementaryGroups=systemd-journal',
+    'CapabilityBoundingSet=',
+    'AmbientCapabilities=',
+    'NoNewPrivileges=yes',
+    'ProtectSystem=strict',
+    'ProtectHome=yes',
+    'PrivateTmp=yes',
+    'PrivateDevices=yes',
+    'PrivateUsers=yes',
+    'PrivateMounts=yes',
+    'ProtectClock=yes',
+    'ProtectHostname=yes',
+    'ProtectKernelLogs=yes',
+    'ProtectKernelModules=yes',
+    'ProtectKernelTunables=yes',
+    'ProtectControlGroups=yes',
+    'ProtectProc=invisible',
+    'ProcSubset=pid',
+    'RemoveIPC=yes',
+    ...SECCOMP_SETTINGS,
+  ];
+}
+
+/**
+ * The user service: the user manager cannot switch users, and mount-namespace sandboxing
+ * (ProtectSystem=, PrivateTmp=, ...) needs unprivileged user namespaces there, so only the
+ * seccomp-based settings apply. The host label gets `/user-<name>` so a system and a user
+ * exporter on one host push distinct series (EnvironmentFile= overrides Environment=).
+ */
+function userServiceBody(o: ServiceOptions): string[] {
+  return [
+    ...serviceHead(o),
+    'Environment=SYSTEMD_HEARTBEAT_SCOPE=user',
+    'Environment=SYSTEMD_HEARTBEAT_HOST=%H/user-%u',
+    'EnvironmentFile=-%E/systemd-heartbeat/environment',
+    ...(o.userTokenPath ? [`LoadCredential=otlp-token:${o.userTokenPath}`] : []),
+    'NoNewPrivileges=yes',
+    ...SECCOMP_SETTINGS,
+  ];
+}
+
+export function renderService(o: ServiceOptions): string {
+  const body = o.scope === 'system' ? systemServiceBody(o) : userServiceBody(o);
+  return [
+    '# Written by `systemd-heartbeat install`; `systemd-heartbeat uninstall` removes it.',
+    '# Local changes: `systemctl edit` (a drop-in survives reinstalling).',
+    '[Unit]',
+    'Description=systemd-heartbeat: push unit health to VictoriaMetrics once',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    ...body,
+    '',
+  ].join('\n');
+}
+
+/** sysusers.d(5): a locked system user and its group, no home, no shell. */
+export function renderSysusers(): string {
+  return [
+    '# Written by `systemd-heartbeat install`; `systemd-heartbeat uninstall` removes it and the user.',
+    `u ${SERVICE_USER} - "systemd-heartbeat exporter" / /usr/sbin/nologin`,
+    '',
+  ].join('\n');
+}
+
+export function renderTimer(o: { readonly intervalSeconds: number }): string {
+  const every = `${o.intervalSeconds}s`;
+  return [
+    '# Written by `systemd-heartbeat install`; `systemd-heartbeat uninstall` removes it.',
+    '[Unit]',
+    `Description=systemd-heartbeat every ${every}`,
+    '',
+    '[Timer]',
+    // Measured from the service's last start, so a slow run delays the next instead of
+    // queueing behind it; a monotonic timer already past its OnBootSec= fires when started,
+    // so `enable --now` runs the service at once. Persistent= only applies to OnCalendar=.
+    `OnBootSec=${every}`,
+    `OnUnitActiveSec=${every}`,
+    // The default AccuracySec=1min would smear a 30 s period.
+    'AccuracySec=1s',
+    '',
+    '[Install]',
+    'WantedBy=timers.target',
+    '',
+  ].join('\n');
+}
