@@ -3,7 +3,7 @@
  * its own layer or a lower one, never a higher one, and no import chain comes back to where it
  * started.
  *
- *   base (errors, log, duration, args, url, defaults, read-file, thresholds)
+ *   base (errors, log, duration, args, url, defaults, read-file, thresholds, text)
  *     <- systemd <- state <- metrics <- export, vm <- config <- commands, summary, install <- cli, bin
  */
 import assert from 'node:assert/strict';
@@ -24,6 +24,7 @@ export const LAYERS: Readonly<Record<string, number>> = {
   'defaults.ts': 0,
   'read-file.ts': 0,
   'thresholds.ts': 0,
+  'text.ts': 0,
   systemd: 1,
   state: 2,
   metrics: 3,

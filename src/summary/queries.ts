@@ -128,15 +128,25 @@ export function renderQuery(query: string, window: SummaryWindow, host: string |
     .replaceAll('$step', `${window.step}s`);
 }
 
-/** Edge orchestration: every query at once, sharing the API's one deadline. */
+/**
+ * At most this many queries at once: each answer is read whole before it is parsed, so this
+ * bounds the memory a run can take (MAX_ANSWER_BYTES each) as well as the load on VictoriaMetrics.
+ */
+export const QUERY_CONCURRENCY = 4;
+
+/** Edge orchestration: every query, QUERY_CONCURRENCY at a time, sharing the API's one deadline. */
 export async function runQueries(api: PrometheusApi, window: SummaryWindow, host: string | undefined): Promise<QueryResults> {
   const names = Object.keys(SUMMARY_QUERIES) as QueryName[];
-  const answers = await Promise.all(
-    names.map((name) => {
-      const { kind, query } = SUMMARY_QUERIES[name];
+  const answers: Array<InstantSeries[] | RangeSeries[]> = new Array(names.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < names.length) {
+      const i = next++;
+      const { kind, query } = SUMMARY_QUERIES[names[i] as QueryName];
       const q = renderQuery(query, window, host);
-      return kind === 'range' ? api.queryRange(q, window.start, window.end, window.step) : api.query(q, window.end);
-    }),
-  );
+      answers[i] = kind === 'range' ? await api.queryRange(q, window.start, window.end, window.step) : await api.query(q, window.end);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(QUERY_CONCURRENCY, names.length) }, worker));
   return Object.fromEntries(names.map((name, i) => [name, answers[i]])) as QueryResults;
 }

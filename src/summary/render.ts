@@ -2,6 +2,7 @@
  * Pure: Summary -> text (a terminal, a mail), markdown (a chat, a ticket) or JSON.
  */
 import { formatDuration } from '../duration.ts';
+import { printable } from '../text.ts';
 import { GAP_INTERVALS } from '../thresholds.ts';
 import type { SummaryFormat } from './args.ts';
 import { plural } from './findings.ts';
@@ -137,11 +138,23 @@ export function renderText(s: Summary, limit: number): string {
     for (const g of shown) lines.push(`    ${describeGap(g, w.end)}`);
     if (more > 0) lines.push(`    ... and ${more} more ${MORE_HINT}`);
   }
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(printable).join('\n')}\n`;
 }
 
+/**
+ * Markdown text from values anyone who can push to VictoriaMetrics controls (unit names, results,
+ * hosts): control characters escaped (no forged `## ...` line), metacharacters backslashed.
+ */
 function mdCell(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  return printable(text).replace(/[\\`*_[\]<>|~#]/g, '\\$&');
+}
+
+/** A code span that no backtick inside can end: a longer backtick fence, GFM's `\|` for pipes. */
+function mdCode(text: string): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  const inner = printable(text).replace(/\|/g, '\\|');
+  return longest === 0 ? `${fence}${inner}${fence}` : `${fence} ${inner} ${fence}`;
 }
 
 export function renderMarkdown(s: Summary, limit: number): string {
@@ -158,7 +171,7 @@ export function renderMarkdown(s: Summary, limit: number): string {
       }
       const { shown, more } = limited(items, limit);
       lines.push('', `**${heading} (${items.length})**`, '', '| unit | finding |', '|---|---|');
-      for (const [unit, text] of shown) lines.push(`| \`${mdCell(unit)}\` | ${mdCell(text)} |`);
+      for (const [unit, text] of shown) lines.push(`| ${mdCode(unit)} | ${mdCell(text)} |`);
       if (more > 0) lines.push('', `… and ${more} more ${MORE_HINT}`);
     }
     lines.push('', `**Exporter coverage:** ${mdCell(describeCoverage(h.coverage, w))}`);

@@ -1,10 +1,27 @@
 /**
  * Edge: VictoriaMetrics' Prometheus query API (`/api/v1/query`, `/api/v1/query_range`) over
- * node's global fetch. It only does I/O: plain data in, plain data out, every failure a
- * HeartbeatError with EXIT.failure that names the URL (credentials removed) and the reason.
+ * node:http(s). It only does I/O: plain data in, plain data out, every failure a HeartbeatError
+ * with EXIT.failure that names the URL (credentials removed) and the reason. Every read is
+ * bounded: the name lookup by the deadline (src/export/lookup.ts), each answer by
+ * MAX_ANSWER_BYTES (Content-Length checked first, then counted while it streams), and the
+ * whole request by the caller's signal, which destroys the socket. (Not global fetch: it cannot
+ * cap a body without the same streaming, its getaddrinfo cannot be abandoned, and Node 18 prints
+ * an ExperimentalWarning for it.)
  */
+import type { IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { EXIT, HeartbeatError, describeError } from '../errors.ts';
+import { boundedLookup } from '../export/lookup.ts';
+import { maskSecrets, printable, secretsOf } from '../text.ts';
 import { parseHttpUrl, redactUrl } from '../url.ts';
+
+/**
+ * The largest answer read. The summary's biggest answers are range queries of failing series:
+ * 2,500 failed units over 10 minutes is about 2 MB, a day of one host's runs about 0.2 MB.
+ * An answer beyond this is not VictoriaMetrics answering the summary (or a window to narrow).
+ */
+export const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
 
 /** One series of an instant query: its labels and one value (`time` in unix seconds). */
 export interface InstantSeries {
@@ -40,8 +57,8 @@ export interface PrometheusApiOptions {
 }
 
 /**
- * The base URL without user:password, which becomes a Basic Authorization header: fetch
- * refuses URLs that carry credentials, while the push accepts them in the endpoint.
+ * The base URL without user:password, which becomes a Basic Authorization header: the
+ * credentials travel in a header (masked in every message), never in a URL that is shown.
  */
 export function splitCredentials(url: string, field: string): { url: string; headers: Record<string, string> } {
   const parsed = parseHttpUrl(url, field, 'http://127.0.0.1:8428');
@@ -56,6 +73,16 @@ export function splitCredentials(url: string, field: string): { url: string; hea
   parsed.search = '';
   parsed.hash = '';
   return { url: parsed.toString().replace(/\/+$/, ''), headers };
+}
+
+/**
+ * VictoriaMetrics' error text without the request it repeats: `remoteAddr: "..."; requestURI:
+ * /api/v1/query?query=...; unsupported path requested: ...` puts the reason after a query of
+ * any length, which a cut at a fixed length would lose.
+ */
+export function reasonOf(text: string): string {
+  const match = /^remoteAddr: "[^"]*"; requestURI: \S*; ([\s\S]*)$/.exec(text.trim());
+  return (match?.[1] ?? text).replace(/\s*\n\s*/g, ' ').trim();
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -85,42 +112,93 @@ function seconds(value: number): string {
   return String(Math.round(value * 1000) / 1000);
 }
 
+class AnswerTooLarge extends Error {
+  constructor(readonly declared: number | undefined) {
+    super('answer too large');
+  }
+}
+
+/** One GET, its body read up to MAX_ANSWER_BYTES; the signal destroys the request. */
+function getText(
+  url: string,
+  headers: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+  lookup: ReturnType<typeof boundedLookup>,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(target, { headers, signal, lookup, agent: false }, (res) => {
+      const declared = Number(res.headers['content-length']);
+      if (Number.isFinite(declared) && declared > MAX_ANSWER_BYTES) {
+        req.destroy();
+        reject(new AnswerTooLarge(declared));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_ANSWER_BYTES) {
+          req.destroy();
+          reject(new AnswerTooLarge(undefined));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 export function createPrometheusApi(options: PrometheusApiOptions): PrometheusApi {
   const where = redactUrl(options.baseUrl).replace(/\/+$/, '');
+
+  const lookup = boundedLookup(options.timeoutMs);
 
   async function get(path: string, params: Record<string, string>): Promise<Record<string, unknown>> {
     // nocache=1: VictoriaMetrics' response cache would align start/end to the step and may
     // serve a result computed before late samples (a replayed spool) arrived.
     const url = `${options.baseUrl}${path}?${new URLSearchParams({ ...params, nocache: '1' })}`;
-    let response: Response;
-    let body: string;
+    let response: { status: number; headers: IncomingHttpHeaders; body: string };
     try {
-      response = await fetch(url, { headers: { Accept: 'application/json', ...options.headers }, signal: options.signal });
-      body = await response.text();
+      response = await getText(url, { Accept: 'application/json', ...options.headers }, options.signal, lookup);
     } catch (error) {
+      if (error instanceof HeartbeatError) throw error;
       if (options.signal.aborted) {
         throw new HeartbeatError(
           EXIT.failure,
           `VictoriaMetrics at ${where} did not answer within ${options.timeoutMs} ms (--timeout; check --vm-url)`,
         );
       }
-      const cause = (error as { cause?: unknown }).cause;
-      const reason = cause instanceof Error ? `${describeError(error)}: ${describeError(cause)}` : describeError(error);
-      throw new HeartbeatError(EXIT.failure, `VictoriaMetrics at ${where} cannot be queried: ${reason} (check --vm-url)`);
+      if (error instanceof AnswerTooLarge) {
+        throw new HeartbeatError(
+          EXIT.failure,
+          `VictoriaMetrics at ${where}: the answer to ${path} is larger than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB${error.declared ? ` (Content-Length ${error.declared})` : ''}; is --vm-url VictoriaMetrics? (or narrow --since / --host)`,
+        );
+      }
+      throw new HeartbeatError(EXIT.failure, `VictoriaMetrics at ${where} cannot be queried: ${describeError(error)} (check --vm-url)`);
     }
+    const body = response.body;
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
     } catch {
       parsed = undefined;
     }
-    if (!response.ok || !isRecord(parsed) || parsed['status'] !== 'success') {
-      const detail = isRecord(parsed) && typeof parsed['error'] === 'string' ? parsed['error'] : body.slice(0, 200);
-      const hint = response.status === 401 || response.status === 403 ? ' (check the Authorization header or credential)' : '';
-      throw new HeartbeatError(
-        EXIT.failure,
-        `VictoriaMetrics at ${where} refused ${path} (HTTP ${response.status})${hint}: ${describeError(detail)}`,
-      );
+    if (response.status < 200 || response.status > 299 || !isRecord(parsed) || parsed['status'] !== 'success') {
+      const raw = isRecord(parsed) && typeof parsed['error'] === 'string' ? parsed['error'] : body;
+      const reason = printable(maskSecrets(reasonOf(raw), secretsOf(options.headers))).slice(0, 300);
+      const hint =
+        response.status === 401 || response.status === 403
+          ? ' (check the Authorization header or credential)'
+          : /unsupported path requested/.test(raw)
+            ? " (this server answers no queries, e.g. a vmagent: point --vm-url at VictoriaMetrics, or vmselect's .../select/<tenant>/prometheus)"
+            : '';
+      throw new HeartbeatError(EXIT.failure, `VictoriaMetrics at ${where} refused ${path} (HTTP ${response.status}): ${reason}${hint}`);
     }
     const data = parsed['data'];
     if (!isRecord(data)) throw new HeartbeatError(EXIT.failure, `VictoriaMetrics at ${where}: ${path} answered without data`);
