@@ -8,9 +8,18 @@
 export const GAP_INTERVALS = 3;
 /** Coverage under this fraction of the expected runs is a problem even without a long gap. */
 export const MIN_COVERAGE = 0.9;
-/** A restart loop: at least this many automatic restarts ... */
-export const LOOP_RESTARTS = 5;
-/** ... within this many seconds. */
-export const LOOP_SPAN_SECONDS = 600;
-/** A timer is stale when its last trigger is older than this many of its own intervals. */
-export const STALE_FACTOR = 2;
+/**
+ * The alert rules' tunables (alerts/systemd-heartbeat.rules.template.yml) the summary judges by
+ * too, so a restart loop that paged is a restart loop in the next report. test/thresholds.test.ts
+ * keeps the template's declared defaults equal to these.
+ */
+export const ALERT_TUNABLES = {
+  /** A restart loop: MORE than this many restarts ... */
+  RESTART_THRESHOLD: 3,
+  /** ... within this many seconds (the template's `5m`). */
+  RESTART_WINDOW: 300,
+  /** A timer is stale when its last trigger is older than this many of its own intervals. */
+  STALE_FACTOR: 2,
+} as const;
+
+export const { RESTART_THRESHOLD, RESTART_WINDOW, STALE_FACTOR } = ALERT_TUNABLES;

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TEST_NOW_ENV } from '../src/summary/command.ts';
+import type { Summary } from '../src/summary/model.ts';
 import { MAX_ANSWER_BYTES } from '../src/vm/prometheus-api.ts';
 import { CLI, runCli, skipReason } from './support/cli.ts';
 import { VM_BIN_DIR, startVictoria, victoriaUnavailable, type Victoria } from './support/victoria.ts';
@@ -199,6 +200,19 @@ describe('through a real vmagent and with hostile label values', { skip: vmReaso
       lines.push(`systemd_unit_failed{unit="tick\`\`code.service",host="h",result="a|b"} 1 ${t * 1000}`);
       lines.push(`systemd_heartbeat_units{host="h"} 2 ${t * 1000}`);
       lines.push(`systemd_heartbeat_last_run_timestamp_seconds{host="h"} ${t} ${t * 1000}`);
+      // Host ext: a unit restarted from outside every minute (NRestarts stays 0) that exits 1,
+      // which SystemdUnitRestartLoop counts by its starts; and one that starts as often but exits 0.
+      const n = Math.floor((t - (END - 600)) / 60);
+      for (const [unit, exit] of [
+        ['ext-loop.service', 1],
+        ['ext-ok.service', 0],
+      ] as const) {
+        lines.push(`systemd_unit_starts_total{unit="${unit}",host="ext"} ${n} ${t * 1000}`);
+        lines.push(`systemd_unit_restart_count_total{unit="${unit}",host="ext"} 0 ${t * 1000}`);
+        lines.push(`systemd_unit_last_exit_status{unit="${unit}",host="ext"} ${exit} ${t * 1000}`);
+      }
+      lines.push(`systemd_heartbeat_units{host="ext"} 2 ${t * 1000}`);
+      lines.push(`systemd_heartbeat_last_run_timestamp_seconds{host="ext"} ${t} ${t * 1000}`);
     }
     await vm.importPrometheus(lines.join('\n'));
     await vm.flush();
@@ -208,7 +222,7 @@ describe('through a real vmagent and with hostile label values', { skip: vmReaso
   });
 
   test('text: no terminal escape and no forged line reaches the output', async () => {
-    const r = await runCli(['summary', '--vm-url', vm.url, '--since', '10m'], { [TEST_NOW_ENV]: String(END) }, 60_000);
+    const r = await runCli(['summary', '--vm-url', vm.url, '--host', 'h', '--since', '10m'], { [TEST_NOW_ENV]: String(END) }, 60_000);
     assert.equal(r.code, 3, r.stderr);
     assert.ok(!r.stdout.includes('\u001b'), 'no raw escape');
     assert.doesNotMatch(r.stdout, /^## forged/m);
@@ -217,7 +231,7 @@ describe('through a real vmagent and with hostile label values', { skip: vmReaso
 
   test('markdown: no forged heading, code spans that a backtick cannot end, pipes escaped', async () => {
     const r = await runCli(
-      ['summary', '--vm-url', vm.url, '--since', '10m', '--format', 'markdown'],
+      ['summary', '--vm-url', vm.url, '--host', 'h', '--since', '10m', '--format', 'markdown'],
       { [TEST_NOW_ENV]: String(END) },
       60_000,
     );
@@ -225,6 +239,21 @@ describe('through a real vmagent and with hostile label values', { skip: vmReaso
     const headings = r.stdout.split('\n').filter((l) => l.startsWith('#'));
     assert.deepEqual(headings, ['### h: 2 problems, 2 units watched']);
     assert.match(r.stdout, /\| ``` tick``code\.service ``` \| a\\\|b;/);
+  });
+
+  test('restarts from outside count as the alert counts them: starts of a unit that exited non-zero', async () => {
+    const r = await runCli(
+      ['summary', '--vm-url', vm.url, '--host', 'ext', '--since', '10m', '--format', 'json'],
+      { [TEST_NOW_ENV]: String(END) },
+      60_000,
+    );
+    assert.equal(r.code, 3, r.stderr);
+    const host = (JSON.parse(r.stdout) as Summary).hosts[0];
+    assert.deepEqual(
+      host?.restarts.map((u) => [u.unit, u.restarts, u.looping]),
+      [['ext-loop.service', 10, true]],
+      'ext-ok.service starts as often but exits 0: not a loop',
+    );
   });
 
   test('a vmagent as --vm-url: the reason it gives in full, and where to point --vm-url', async () => {

@@ -3,7 +3,7 @@
  * matched (see queries.ts), so the work grows with the problems, not with the units.
  */
 import { EXIT } from '../errors.ts';
-import { GAP_INTERVALS, LOOP_RESTARTS, LOOP_SPAN_SECONDS, MIN_COVERAGE, STALE_FACTOR } from '../thresholds.ts';
+import { GAP_INTERVALS, MIN_COVERAGE, RESTART_THRESHOLD, RESTART_WINDOW, STALE_FACTOR } from '../thresholds.ts';
 import type { InstantSeries, RangeSeries } from '../vm/prometheus-api.ts';
 import {
   EXIT_PROBLEMS,
@@ -143,7 +143,7 @@ function failedOf(host: string, r: QueryResults, w: SummaryWindow, lastStep: num
   return out.sort((a, b) => Number(b.stillFailed) - Number(a.stillFailed) || byUnit(a, b));
 }
 
-/** Merged intervals in which some LOOP_SPAN_SECONDS held at least LOOP_RESTARTS restarts. */
+/** Merged intervals in which some RESTART_WINDOW held more than RESTART_THRESHOLD restarts (the alert's rule). */
 export function findLoops(points: ReadonlyArray<{ time: number; value: number }>): RestartLoop[] {
   const loops: Array<{ from: number; to: number }> = [];
   let lo = 0;
@@ -151,8 +151,8 @@ export function findLoops(points: ReadonlyArray<{ time: number; value: number }>
   for (let hi = 0; hi < points.length; hi++) {
     const p = points[hi] as { time: number; value: number };
     inSpan += p.value;
-    while ((points[lo] as { time: number }).time <= p.time - LOOP_SPAN_SECONDS + EPS) inSpan -= (points[lo++] as { value: number }).value;
-    if (inSpan < LOOP_RESTARTS) continue;
+    while ((points[lo] as { time: number }).time <= p.time - RESTART_WINDOW + EPS) inSpan -= (points[lo++] as { value: number }).value;
+    if (inSpan <= RESTART_THRESHOLD) continue;
     const from = (points[lo] as { time: number }).time;
     const prev = loops.at(-1);
     if (prev && from <= prev.to + EPS) prev.to = p.time;
@@ -175,13 +175,13 @@ function restartsOf(host: string, r: QueryResults, w: SummaryWindow, lastStep: n
     const last = points.at(-1);
     if (!last) continue;
     const restarts = round(points.reduce((sum, p) => sum + p.value, 0));
-    const recent = points.filter((p) => p.time > lastStep - LOOP_SPAN_SECONDS + EPS && p.time <= lastStep + EPS);
+    const recent = points.filter((p) => p.time > lastStep - RESTART_WINDOW + EPS && p.time <= lastStep + EPS);
     out.push({
       unit,
       restarts,
       lastRestartAt: last.time,
       loops: findLoops(points),
-      looping: recent.reduce((sum, p) => sum + p.value, 0) >= LOOP_RESTARTS,
+      looping: recent.reduce((sum, p) => sum + p.value, 0) > RESTART_THRESHOLD,
     });
   }
   return out.sort((a, b) => Number(b.looping) - Number(a.looping) || b.restarts - a.restarts || byUnit(a, b));

@@ -31,7 +31,7 @@ export interface UnitRestarts {
   readonly restarts: number;
   readonly lastRestartAt: number;
   readonly loops: readonly RestartLoop[];
-  /** At least LOOP_RESTARTS restarts in the LOOP_SPAN_SECONDS before the host's last run. */
+  /** More than RESTART_THRESHOLD restarts in the RESTART_WINDOW before the host's last run. */
   readonly looping: boolean;
 }
 

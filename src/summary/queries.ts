@@ -2,7 +2,7 @@
  * Pure, but for `runQueries`, which only hands the rendered queries to the Prometheus API edge:
  * the report's window and the MetricsQL behind each of its sections.
  */
-import { STALE_FACTOR } from '../thresholds.ts';
+import { RESTART_WINDOW, STALE_FACTOR } from '../thresholds.ts';
 import {
   HEARTBEAT_LAST_RUN,
   HEARTBEAT_UNITS,
@@ -16,6 +16,7 @@ import {
   UNIT_LOADED,
   UNIT_RESTART_COUNT,
   UNIT_SECONDS_SINCE_ACTIVE,
+  UNIT_STARTS,
 } from '../metrics/definitions.ts';
 import type { InstantSeries, PrometheusApi, RangeSeries } from '../vm/prometheus-api.ts';
 
@@ -78,13 +79,20 @@ export const SUMMARY_QUERIES = {
     query: `last_over_time(${sel(UNIT_LAST_EXIT_STATUS.name)}[$step]) and on(host, unit) (max_over_time(${sel(UNIT_FAILED.name)}[$step]) == 1)`,
   },
   /**
-   * Automatic restarts per step. increase() handles counter resets (NRestarts resets on a manual
-   * start, systemd#6495). The `and` drops a series' first step: increase() counts a new series'
-   * first small value as growth from 0, so a host that joins with NRestarts=7 would show 7.
+   * Restarts per step, counted as SystemdUnitRestartLoop counts them: NRestarts (automatic
+   * restarts), or, for a unit whose main process exited non-zero within RESTART_WINDOW, every
+   * start the exporter saw (a unit restarted from outside); the larger of the two. increase()
+   * handles counter resets (NRestarts resets on a manual start, systemd#6495). Each `and ...
+   * offset $step` drops a series' first step: increase() counts a new series' first small value
+   * as growth from 0, so a host that joins with NRestarts=7 would show 7.
    */
   restarts: {
     kind: 'range',
-    query: `increase(${sel(UNIT_RESTART_COUNT.name)}[$step]) > 0 and last_over_time(${sel(UNIT_RESTART_COUNT.name)}[$window] offset $step)`,
+    query:
+      `max by (host, unit) (` +
+      `label_set(increase(${sel(UNIT_RESTART_COUNT.name)}[$step]) > 0 and last_over_time(${sel(UNIT_RESTART_COUNT.name)}[$window] offset $step), "counter", "nrestarts")` +
+      ` or label_set(increase(${sel(UNIT_STARTS.name)}[$step]) > 0 and last_over_time(${sel(UNIT_STARTS.name)}[$window] offset $step)` +
+      ` and on(host, unit) (max_over_time(${sel(UNIT_LAST_EXIT_STATUS.name)}[${RESTART_WINDOW}s]) > 0), "counter", "starts"))`,
   },
   /** Steps in which an allowlisted unit was not loaded (not-found, masked, bad-setting, error). */
   missing: { kind: 'range', query: `max_over_time(${sel(UNIT_LOADED.name)}[$step]) == 0` },
