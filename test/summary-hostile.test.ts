@@ -214,6 +214,12 @@ describe('through a real vmagent and with hostile label values', { skip: vmReaso
       lines.push(`systemd_heartbeat_units{host="ext"} 2 ${t * 1000}`);
       lines.push(`systemd_heartbeat_last_run_timestamp_seconds{host="ext"} ${t} ${t * 1000}`);
     }
+    // Host fresh: watched for the last 3 minutes only (7 runs), every unit healthy.
+    for (let t = END - 180; t <= END; t += 30) {
+      lines.push(`systemd_unit_failed{unit="a.service",host="fresh",result="success"} 0 ${t * 1000}`);
+      lines.push(`systemd_heartbeat_units{host="fresh"} 1 ${t * 1000}`);
+      lines.push(`systemd_heartbeat_last_run_timestamp_seconds{host="fresh"} ${t} ${t * 1000}`);
+    }
     await vm.importPrometheus(lines.join('\n'));
     await vm.flush();
   });
@@ -253,6 +259,19 @@ describe('through a real vmagent and with hostile label values', { skip: vmReaso
       host?.restarts.map((u) => [u.unit, u.restarts, u.looping]),
       [['ext-loop.service', 10, true]],
       'ext-ok.service starts as often but exits 0: not a loop',
+    );
+  });
+
+  test('a host watched for 3 minutes of a 24 h window is healthy: coverage and gaps count from its first run', async () => {
+    const r = await runCli(['summary', '--vm-url', vm.url, '--host', 'fresh', '--format', 'json'], { [TEST_NOW_ENV]: String(END) }, 60_000);
+    assert.equal(r.code, 0, r.stdout);
+    const coverage = (JSON.parse(r.stdout) as Summary).hosts[0]?.coverage;
+    assert.deepEqual(coverage, { runs: 7, expectedRuns: 7, fraction: 1, firstRunAt: END - 180, lastRunAt: END, gaps: [], problem: false });
+    const text = await runCli(['summary', '--vm-url', vm.url, '--host', 'fresh'], { [TEST_NOW_ENV]: String(END) }, 60_000);
+    assert.match(text.stdout, /^1 unit healthy on fresh in the last 24h$/m);
+    assert.match(
+      text.stdout,
+      /exporter coverage: 7 of 7 expected runs \(100%\), watched since 2025-11-30 23:57:00 UTC, last run 00:00:00 UTC/,
     );
   });
 

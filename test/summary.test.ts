@@ -483,6 +483,7 @@ describe('summary against a real VictoriaMetrics with a known day', { skip: reas
       runs: 2880 - 19,
       expectedRuns: 2880,
       fraction: (2880 - 19) / 2880,
+      firstRunAt: null,
       lastRunAt: END,
       gaps: [{ from: D + 7 * H, to: D + 7 * H + 10 * M, seconds: 600, ongoing: false }],
       problem: true,

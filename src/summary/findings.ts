@@ -94,22 +94,28 @@ function coverageOf(host: string, r: QueryResults, w: SummaryWindow): { coverage
     .flatMap((s) => s.times.map((t, i) => ({ step: t, first: firsts.get(t) ?? (s.values[i] as number), last: s.values[i] as number })))
     .sort((a, b) => a.step - b.step);
   const limit = GAP_INTERVALS * w.intervalSeconds;
+  // The step at the window's start holds the run just before it, if any: then the host was
+  // watched before the window and a gap is measured from the window's start. A host whose first
+  // run is inside the window is judged from that run: it was not missing before it existed.
+  const joined = buckets[0] !== undefined && buckets[0].step > w.start + EPS ? buckets[0].first : null;
+  const from = joined ?? w.start;
   const gaps: Gap[] = [];
-  // The step at the window's start holds the run just before it, if any: a gap is measured from there.
-  let previous: number = w.start;
+  let previous: number = from;
   for (const b of buckets) {
     if (b.first - previous > limit + EPS) gaps.push({ from: previous, to: b.first, seconds: round(b.first - previous), ongoing: false });
     previous = Math.max(previous, b.last);
   }
   if (w.end - previous > limit + EPS) gaps.push({ from: previous, to: w.end, seconds: round(w.end - previous), ongoing: true });
   const lastBucket = buckets.at(-1);
-  const expectedRuns = Math.max(1, Math.floor((w.end - w.start) / w.intervalSeconds));
+  // A new host's first run is one of its expected runs; the window's runs are those after its start.
+  const expectedRuns = Math.max(1, Math.floor((w.end - from) / w.intervalSeconds) + (joined === null ? 0 : 1));
   const fraction = Math.min(1, runs / expectedRuns);
   return {
     coverage: {
       runs,
       expectedRuns,
       fraction,
+      firstRunAt: joined,
       lastRunAt: lastBucket?.last ?? null,
       gaps,
       problem: gaps.length > 0 || fraction < MIN_COVERAGE,

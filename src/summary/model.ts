@@ -90,6 +90,8 @@ export interface Coverage {
   readonly expectedRuns: number;
   /** runs / expectedRuns, at most 1 (a faster exporter does not make up for a gap). */
   readonly fraction: number;
+  /** The host's first run, when it came inside the window (a new host: coverage and gaps count from here); null when it ran before. */
+  readonly firstRunAt: number | null;
   readonly lastRunAt: number | null;
   readonly gaps: readonly Gap[];
   readonly problem: boolean;

@@ -76,8 +76,9 @@ function describeMissing(m: MissingUnit, end: number): string {
 
 function describeCoverage(c: Coverage, w: SummaryWindow): string {
   const runs = `${c.runs} of ${c.expectedRuns} expected runs (${percent(c.fraction)})`;
+  const since = c.firstRunAt === null ? '' : `, watched since ${formatTime(c.firstRunAt, w.end)}`;
   const last = c.lastRunAt === null ? 'no run in the window' : `last run ${formatTime(c.lastRunAt, w.end)}`;
-  return `${runs}, ${last}`;
+  return `${runs}${since}, ${last}`;
 }
 
 function describeGap(g: Gap, end: number): string {
