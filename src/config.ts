@@ -88,17 +88,57 @@ function positive(value: unknown, field: string, what: string): number {
 }
 
 /**
- * A unit name or glob as systemd spells unit names (letters, digits, `:-_.\@`, escapes like
- * `\x2d`) plus the glob characters `*?[]`, ending in a unit type. Whitespace, control
- * characters and anything else are refused; `--` before the names keeps a leading dash safe.
+ * A unit name or glob as systemd spells unit names (letters, digits, `:-_.\\@`, escapes like
+ * `\\x2d`) plus the glob characters `*?[]`. Whitespace, control characters and anything else are
+ * refused; `--` before the names keeps a leading dash safe.
  */
-const UNIT_PATTERN = /^[A-Za-z0-9:_.\\@*?[\]-]{1,255}\.(service|socket|target|device|mount|automount|swap|timer|path|slice|scope|\*)$/;
+const UNIT_CHARS = /^[A-Za-z0-9:_.\\@*?[\]-]+$/;
+const UNIT_TYPED = /\.(service|socket|target|device|mount|automount|swap|timer|path|slice|scope|\*)$/;
+const GLOB_CHARS = /[*?[]/;
 
-export function validateUnitPattern(name: string, field: string): string {
-  if (!UNIT_PATTERN.test(name)) {
-    throw usageError(`${field}: ${JSON.stringify(name)} is not a unit name or glob (expected e.g. k3s.service or game-*.service)`);
+/**
+ * A name as systemctl takes it: a plain name without a unit type is a service (`k3s` is
+ * k3s.service: unit_name_mangle_with_suffix() in systemd 252, which also leaves a glob without a
+ * type alone, so `game-*` matches every type). The problem with it otherwise, in words.
+ */
+export function resolveUnitName(name: string): { readonly unit: string } | { readonly problem: string } {
+  if (name === '') return { problem: 'is empty' };
+  if (!UNIT_CHARS.test(name)) {
+    const bad = [...name].find((c) => !UNIT_CHARS.test(c)) ?? '';
+    if (/\s/.test(bad) && bad !== '\n' && bad !== '\r' && bad !== '\t') {
+      const parts = name.split(/\s+/).filter((p) => p !== '');
+      const hint =
+        parts.length > 1 && parts.every((p) => UNIT_CHARS.test(p)) ? `; several units are separated by commas: ${parts.join(',')}` : '';
+      return { problem: `contains a space${hint}` };
+    }
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: naming them is the point
+    if (/[\u0000-\u001f\u007f]/.test(bad)) return { problem: 'contains a control character' };
+    return {
+      problem: `contains ${JSON.stringify(bad)}, which systemd does not allow in a unit name (systemd-escape makes a name of any text)`,
+    };
   }
-  return name;
+  const unit = UNIT_TYPED.test(name) || GLOB_CHARS.test(name) ? name : `${name}.service`;
+  if (unit.length > 255) return { problem: 'is longer than 255 characters' };
+  return { unit };
+}
+
+/** Every name resolved, or one usage error that names every bad one at once. */
+export function resolveUnitNames(names: readonly string[], field: string): string[] {
+  const resolved = names.map((name) => ({ name, ...resolveUnitName(name) }));
+  const bad = resolved.filter((r): r is { name: string; problem: string } => 'problem' in r);
+  if (bad.length === 1) {
+    const [{ name, problem }] = bad as [{ name: string; problem: string }];
+    throw usageError(
+      `${field}: ${JSON.stringify(name)} is not a unit name or glob: it ${problem} (expected e.g. k3s, k3s.service or game-*.service)`,
+    );
+  }
+  if (bad.length > 1) {
+    const each = bad.map((b) => `${JSON.stringify(b.name)} ${b.problem}`).join('; ');
+    throw usageError(
+      `${field}: ${bad.length} names are not unit names or globs: ${each} (expected e.g. k3s, k3s.service or game-*.service)`,
+    );
+  }
+  return resolved.map((r) => (r as { unit: string }).unit);
 }
 
 export function validateEndpoint(url: string, field: string): string {
@@ -179,7 +219,7 @@ function fromFile(text: string, path: string): Layer {
         if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
           throw usageError(`${field} must be an ${FILE_KEYS.units}`);
         }
-        out.units = (value as string[]).map((u) => validateUnitPattern(u, field));
+        out.units = resolveUnitNames(value as string[], field);
         break;
       case 'scope':
         if (typeof value !== 'string') throw usageError(`${field} must be ${FILE_KEYS.scope}`);
@@ -229,7 +269,7 @@ function fromEnv(env: ConfigSources['env']): Layer {
   const out: Layer = {};
   const units = env.SYSTEMD_HEARTBEAT_UNITS;
   if (units !== undefined && units.trim() !== '') {
-    out.units = splitList(units).map((u) => validateUnitPattern(u, 'SYSTEMD_HEARTBEAT_UNITS'));
+    out.units = resolveUnitNames(splitList(units), 'SYSTEMD_HEARTBEAT_UNITS');
   }
   if (env.SYSTEMD_HEARTBEAT_SCOPE) out.scope = parseScope(env.SYSTEMD_HEARTBEAT_SCOPE, 'SYSTEMD_HEARTBEAT_SCOPE');
   if (env.SYSTEMD_HEARTBEAT_HOST) out.host = env.SYSTEMD_HEARTBEAT_HOST;
@@ -273,10 +313,13 @@ function fromEnv(env: ConfigSources['env']): Layer {
 function fromFlags(flags: FlagValues): Layer {
   const out: Layer = {};
   if (flags.units) {
-    if (flags.units.some((u) => splitList(u).length === 0)) {
-      throw usageError('--unit: an empty value is not a unit name or glob (expected e.g. k3s.service)');
-    }
-    out.units = flags.units.flatMap(splitList).map((u) => validateUnitPattern(u, '--unit'));
+    // Comma-separated (a space inside a name is a mistake to name, not a separator).
+    const names = flags.units.flatMap((u) => u.split(',').map((s) => s.trim()));
+    if (names.every((u) => u === '')) throw usageError('--unit: an empty value is not a unit name or glob (expected e.g. k3s.service)');
+    out.units = resolveUnitNames(
+      names.filter((u) => u !== ''),
+      '--unit',
+    );
   }
   if (flags.scope) out.scope = flags.scope;
   if (flags.host !== undefined) {

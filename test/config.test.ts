@@ -119,7 +119,7 @@ test('config file errors name the field', () => {
   assertUsage(() => resolve({ env: { SYSTEMD_HEARTBEAT_CONFIG: '/missing.json' } }), /given by SYSTEMD_HEARTBEAT_CONFIG/);
 });
 
-test('unit names: systemd spellings and globs pass, anything else is refused', () => {
+test('unit names: systemd spellings and globs pass, a plain name is a service as systemctl takes it, anything else is refused', () => {
   const ok = [
     'k3s.service',
     'game-*.service',
@@ -131,9 +131,15 @@ test('unit names: systemd spellings and globs pass, anything else is refused', (
     '*.timer',
   ];
   assert.deepEqual(resolve({ flags: { units: ok } }).units, ok);
-  for (const bad of ['k3s', 'has space.service', 'semi;colon.service', 'new\nline.service', '', '$(rm).service', 'x.unknowntype']) {
-    assertUsage(() => resolve({ flags: { units: [bad] } }), /--unit: .* is not a unit name or glob/);
+  assert.deepEqual(resolve({ flags: { units: ['k3s', 'x.unknowntype', 'game-*'] } }).units, [
+    'k3s.service',
+    'x.unknowntype.service',
+    'game-*',
+  ]);
+  for (const bad of ['has space.service', 'semi;colon.service', 'new\nline.service', '$(rm).service', `${'a'.repeat(250)}`]) {
+    assertUsage(() => resolve({ flags: { units: [bad] } }), /--unit: .* is not a unit name or glob: it /);
   }
+  assertUsage(() => resolve({ flags: { units: [''] } }), /--unit: an empty value is not a unit name or glob/);
 });
 
 test('argv', () => {

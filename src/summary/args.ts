@@ -29,7 +29,7 @@ allowlisted units that are not loaded, and the exporter's own coverage.
 Options:
       --since DUR      the window, ending now: 90s, 10m, 24h, 7d, 1h30m (default 24h, 1m to 31d)
       --host NAME      only this host (default: every host that sent data in the window)
-      --format FMT     text (default), markdown or json
+      --format FMT     text (default; table is the same), markdown or json
       --vm-url URL     VictoriaMetrics' query URL (default: scheme, host and port of the push
                        endpoint); user:password in it becomes Basic auth
       --timeout DUR    bound on all queries together (default 10s, 100ms to 25s)
@@ -84,9 +84,11 @@ export function parseSummaryArgs(argv: readonly string[]): SummaryArgs {
   const headers = flags.lists.get('--header') ?? [];
   const help = flags.switches.includes('--help');
   const since = values.get('--since') ?? SUMMARY_DEFAULTS.since;
-  const format = values.get('--format') ?? 'text';
+  // `table` is what run and list call their text output: the same here.
+  const formatText = values.get('--format') ?? 'text';
+  const format = formatText === 'table' ? 'text' : formatText;
   if (format !== 'text' && format !== 'markdown' && format !== 'json') {
-    throw usageError(`--format: ${JSON.stringify(format)} must be text, markdown or json`);
+    throw usageError(`--format: ${JSON.stringify(formatText)} must be text (or table), markdown or json`);
   }
   const host = values.get('--host');
   if (host === '') throw usageError('--host must not be empty');
