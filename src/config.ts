@@ -141,9 +141,28 @@ export function resolveUnitNames(names: readonly string[], field: string): strin
   return resolved.map((r) => (r as { unit: string }).unit);
 }
 
+/** Where VictoriaMetrics takes OTLP/HTTP metrics; the OTel base form for it is http://HOST:8428/opentelemetry. */
+export const VM_OTLP_PATH = '/opentelemetry/v1/metrics';
+
+/**
+ * The metrics endpoint a URL names. A bare host (`http://vm:8428`, no path or `/`) means
+ * VictoriaMetrics' OTLP path, the receiver this tool is for; a URL with a path is used as is.
+ */
 export function validateEndpoint(url: string, field: string): string {
-  parseHttpUrl(url, field, DEFAULT_ENDPOINT);
-  return url;
+  const parsed = parseHttpUrl(url, field, DEFAULT_ENDPOINT);
+  if (parsed.pathname !== '/' || parsed.search !== '' || parsed.hash !== '') return url;
+  return `${url.replace(/\/+$/, '')}${VM_OTLP_PATH}`;
+}
+
+/**
+ * OTEL_EXPORTER_OTLP_ENDPOINT is a base URL: `/v1/metrics` is appended (the OTel spec), so
+ * VictoriaMetrics' base is http://HOST:8428/opentelemetry. A bare host means VictoriaMetrics here
+ * too, so that the usual `http://vm:8428` works instead of failing at every push.
+ */
+export function endpointFromBase(base: string, field: string): string {
+  const parsed = parseHttpUrl(base, field, 'http://127.0.0.1:8428/opentelemetry');
+  if (parsed.pathname === '/' && parsed.search === '' && parsed.hash === '') return `${base.replace(/\/+$/, '')}${VM_OTLP_PATH}`;
+  return `${base.replace(/\/+$/, '')}/v1/metrics`;
 }
 
 function parseScope(value: string, field: string): Scope {
@@ -277,8 +296,7 @@ function fromEnv(env: ConfigSources['env']): Layer {
   if (env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT) {
     out.endpoint = validateEndpoint(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT');
   } else if (env.OTEL_EXPORTER_OTLP_ENDPOINT) {
-    const base = validateEndpoint(env.OTEL_EXPORTER_OTLP_ENDPOINT, 'OTEL_EXPORTER_OTLP_ENDPOINT');
-    out.endpoint = `${base.replace(/\/+$/, '')}/v1/metrics`;
+    out.endpoint = endpointFromBase(env.OTEL_EXPORTER_OTLP_ENDPOINT, 'OTEL_EXPORTER_OTLP_ENDPOINT');
   }
   const headers = {
     ...parseHeaderList(env.OTEL_EXPORTER_OTLP_HEADERS ?? '', 'OTEL_EXPORTER_OTLP_HEADERS'),

@@ -92,6 +92,17 @@ test('endpoints: the signal variable as is, the generic one as a base', () => {
   assertUsage(() => resolve({ flags: { endpoint: 'vm:8428' } }), /--endpoint: .* must be http/);
   assertUsage(() => resolve({ flags: { endpoint: 'not a url' } }), /--endpoint: "not a url" is not a URL/);
   assertUsage(() => resolve({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://x' } }), /OTEL_EXPORTER_OTLP_ENDPOINT/);
+  // A bare host is VictoriaMetrics' OTLP path, in every place an endpoint is given (issue 20.2).
+  for (const bare of ['http://vm:8428', 'http://vm:8428/']) {
+    assert.equal(resolve({ flags: { endpoint: bare } }).endpoint, 'http://vm:8428/opentelemetry/v1/metrics');
+    assert.equal(resolve({ env: { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: bare } }).endpoint, 'http://vm:8428/opentelemetry/v1/metrics');
+    assert.equal(resolve({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: bare } }).endpoint, 'http://vm:8428/opentelemetry/v1/metrics');
+  }
+  assert.equal(resolve({ flags: { endpoint: 'http://vm:4318/v1/metrics' } }).endpoint, 'http://vm:4318/v1/metrics', 'a path is used as is');
+  assert.equal(
+    resolve({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/otlp' } }).endpoint,
+    'http://collector:4318/otlp/v1/metrics',
+  );
 });
 
 test('headers merge: generic < signal-specific < credential < flags', () => {

@@ -15,6 +15,7 @@ import { EMPTY_STATE, StateDir, type State } from '../state/store.ts';
 import { accountTimers } from '../state/timers.ts';
 import { collect, type Clock, type Collection, type RunJournalctl, type RunSystemctl } from '../systemd/collect.ts';
 import type { JournalFrom } from '../systemd/journal.ts';
+import { redactUrl } from '../url.ts';
 
 export interface RunDeps {
   readonly config: Config;
@@ -128,9 +129,15 @@ async function finishRun(
   if (options.dryRun) {
     if (options.format === 'json') {
       const { host, clock } = collection.snapshot;
-      deps.print(JSON.stringify({ host, collectedAt: clock.realtime, observations, problems: collection.problems }, null, 2));
+      deps.print(
+        JSON.stringify(
+          { host, endpoint: redactUrl(deps.config.endpoint), collectedAt: clock.realtime, observations, problems: collection.problems },
+          null,
+          2,
+        ),
+      );
     } else {
-      deps.print(formatTable(observations, deps.config.host));
+      deps.print(`${formatTable(observations, deps.config.host)}\n${pushLine(deps.config.endpoint)}`);
     }
   } else {
     const push = (runs: readonly Run[], timeoutMs: number): Promise<void> =>
@@ -158,6 +165,11 @@ async function finishRun(
   return EXIT.ok;
 }
 
+/** Where a run pushes, credentials removed: list and --dry-run say it so a wrong endpoint shows before the first push. */
+function pushLine(endpoint: string): string {
+  return `a run pushes to ${redactUrl(endpoint)}`;
+}
+
 export async function listUnits(deps: RunDeps, format: OutputFormat): Promise<number> {
   const collection = await collectAndReport(deps);
   const rows = collection.snapshot.units.map(({ name, status }) => ({
@@ -167,7 +179,13 @@ export async function listUnits(deps: RunDeps, format: OutputFormat): Promise<nu
     sub: status?.subState ?? '',
   }));
   if (format === 'json') {
-    deps.print(JSON.stringify({ units: rows, unmatchedGlobs: collection.emptyGlobs, problems: collection.problems }, null, 2));
+    deps.print(
+      JSON.stringify(
+        { units: rows, unmatchedGlobs: collection.emptyGlobs, endpoint: redactUrl(deps.config.endpoint), problems: collection.problems },
+        null,
+        2,
+      ),
+    );
   } else {
     const w = Math.max(4, ...rows.map((r) => r.unit.length));
     const lines = [`${'UNIT'.padEnd(w)}  LOAD        ACTIVE      SUB`];
@@ -175,6 +193,7 @@ export async function listUnits(deps: RunDeps, format: OutputFormat): Promise<nu
     for (const g of collection.emptyGlobs) lines.push(`${g.padEnd(w)}  (glob matched no loaded unit)`);
     lines.push(
       `${rows.length} unit(s)${deps.config.units.length === 0 ? ' (the allowlist is empty: set --unit, SYSTEMD_HEARTBEAT_UNITS or "units" in the config file)' : ''}`,
+      pushLine(deps.config.endpoint),
     );
     deps.print(lines.join('\n'));
   }
