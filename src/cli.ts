@@ -17,13 +17,13 @@ import { createJournalctl, createSystemctl } from './systemd/systemctl.ts';
 declare const HEARTBEAT_VERSION: string | undefined;
 const VERSION = typeof HEARTBEAT_VERSION === 'string' ? HEARTBEAT_VERSION : 'dev';
 
-export const USAGE = `Usage: systemd-heartbeat [run|list|help] [options]
+export const USAGE = `Usage: systemd-heartbeat [run|list|install|uninstall|summary|help] [options]
 
 Commands:
   run (default)        collect the allowlisted units once, push once over OTLP, exit
   list                 print the resolved allowlist with each unit's load and active state
   install              write and enable the systemd service + timer (see install --help)
-  uninstall            disable and remove them, leaving no file behind (see uninstall --help)
+  uninstall            disable and remove what install wrote; your config and token stay (see uninstall --help)
   summary              report what went wrong in the last day, from VictoriaMetrics (see summary --help)
   help                 this text
 

@@ -3,6 +3,7 @@
  * `list` prints the resolved allowlist.
  */
 import type { Config } from '../config.ts';
+import { reportProblems } from './problems.ts';
 import { EXIT, HeartbeatError, describeError } from '../errors.ts';
 import { deliver, pruneSpool } from '../export/deliver.ts';
 import { pushRuns } from '../export/otlp.ts';
@@ -39,7 +40,7 @@ async function collectAndReport(deps: RunDeps, journalFrom?: JournalFrom): Promi
     readClock: deps.readClock,
     ...(deps.journal && journalFrom ? { journal: { run: deps.journal, from: journalFrom } } : {}),
   });
-  for (const problem of collection.problems) deps.log.warning(`could not read: ${problem}`);
+  for (const line of reportProblems(collection.problems, deps.config.scope).lines) deps.log.warning(line);
   return collection;
 }
 
@@ -198,7 +199,7 @@ export async function listUnits(deps: RunDeps, format: OutputFormat): Promise<nu
     deps.print(lines.join('\n'));
   }
   if (collection.problems.length > 0) {
-    throw new HeartbeatError(EXIT.failure, `${collection.problems.length} read(s) failed: ${describeError(collection.problems[0])}`);
+    throw new HeartbeatError(EXIT.failure, `${collection.problems.length} read(s) failed (logged above)`);
   }
   return EXIT.ok;
 }
