@@ -393,3 +393,47 @@ test('the built bundle installs and uninstalls into a root with a recording syst
   // Only the standard directories install's mkdir -p made in the empty root remain, empty.
   assert.deepEqual(listTree(root), ['etc/systemd/system/', 'etc/sysusers.d/', 'usr/local/lib/']);
 });
+
+test('install warns (and still installs) when the service would watch nothing or push to the default endpoint, or its interval differs from what the rules assume', async () => {
+  const bare = harness();
+  assert.equal(await install(bare, ['--interval', '10m']), 0);
+  const warnings = bare.logs.filter((l) => l.startsWith('warning: '));
+  assert.ok(
+    warnings.some((w) =>
+      /the allowlist is empty: .*SYSTEMD_HEARTBEAT_UNITS in \/etc\/default\/systemd-heartbeat \(not there yet\)/.test(w),
+    ),
+    warnings.join('\n'),
+  );
+  assert.ok(
+    warnings.some((w) => /no endpoint configured: the service will push to http:\/\/127\.0\.0\.1:8428\/opentelemetry\/v1\/metrics/.test(w)),
+  );
+  assert.ok(
+    warnings.some((w) =>
+      /--interval 10m: .*--set HEARTBEAT_ABSENT_SECONDS=1800 --set FRESHNESS=1800s and run summary --interval 10m/.test(w),
+    ),
+  );
+  assert.match(bare.out(), /enabled and started/);
+
+  // Configured in the unit's environment file: no warning at all.
+  const ready = harness();
+  mkdirSync(join(ready.root, 'etc/default'), { recursive: true });
+  writeFileSync(
+    join(ready.root, 'etc/default/systemd-heartbeat'),
+    '# ours\nSYSTEMD_HEARTBEAT_UNITS="k3s,game-*.service"\nOTEL_EXPORTER_OTLP_METRICS_ENDPOINT=http://vm:8428/opentelemetry/v1/metrics\n',
+  );
+  assert.equal(await install(ready, []), 0);
+  assert.deepEqual(
+    ready.logs.filter((l) => l.startsWith('warning: ')),
+    [],
+  );
+
+  // A bad value there is said at install time, not at the first run.
+  const bad = harness();
+  mkdirSync(join(bad.root, 'etc/default'), { recursive: true });
+  writeFileSync(join(bad.root, 'etc/default/systemd-heartbeat'), 'SYSTEMD_HEARTBEAT_UNITS=semi;colon.service\n');
+  assert.equal(await install(bad, []), 0);
+  assert.ok(
+    bad.logs.some((l) => /the service's configuration will be refused: SYSTEMD_HEARTBEAT_UNITS/.test(l)),
+    bad.logs.join('\n'),
+  );
+});

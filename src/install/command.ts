@@ -31,6 +31,7 @@ import {
   AFTER_UNINSTALL_COMMANDS,
   hiddenFromSystemService,
 } from './layout.ts';
+import { serviceConfigWarnings } from './check.ts';
 import { type InstallIO, createFsIO } from './effects.ts';
 
 export const INSTALL_USAGE = `Usage: systemd-heartbeat install [--user] [--interval 30s] [--config PATH] [--dry-run]
@@ -167,6 +168,15 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
   const entry = rt.entry;
   if (!entry?.endsWith('.cjs') || !posix.isAbsolute(entry)) {
     throw usageError(`install copies the built bundle: run it as \`node dist/${BUNDLE_NAME} install\` (npm run build makes it)`);
+  }
+  for (const warning of serviceConfigWarnings({
+    environmentFile: layout.environmentFile,
+    environmentText: io.readFile(layout.environmentFile),
+    configPath: configPath && io.exists(configPath) ? configPath : undefined,
+    readFile: (path) => io.readFile(path),
+    intervalSeconds: args.intervalSeconds,
+  })) {
+    ctx.log.warning(warning);
   }
   if (configPath && !io.exists(configPath)) ctx.log.warning(`--config ${configPath} does not exist yet: each run will fail until it does`);
   if (configPath && args.scope === 'system' && ((io.mode(configPath) ?? 0o644) & 0o004) === 0) {

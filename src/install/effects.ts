@@ -8,6 +8,7 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
+  readFileSync,
   readdirSync,
   rmdirSync,
   rmSync,
@@ -34,6 +35,8 @@ export interface InstallIO {
   removeDirIfEmpty(path: string): boolean;
   /** Mode bits of a file, undefined when absent. */
   mode(path: string): number | undefined;
+  /** A small text file's content (the operator's environment and config files), undefined when absent or unreadable. */
+  readFile(path: string): string | undefined;
   readonly systemctl: RunSystemctl;
   /** `systemd-sysusers CONF` (below the root): creates the users a sysusers.d file declares. */
   readonly createUsers: (confPath: string) => Promise<void>;
@@ -113,6 +116,14 @@ export function createFsIO(root: string, systemctl: RunSystemctl, env: Readonly<
     mode: (p) => {
       try {
         return statSync(at(p)).mode & 0o7777;
+      } catch {
+        return undefined;
+      }
+    },
+    readFile: (p) => {
+      try {
+        if (statSync(at(p)).size > 1024 * 1024) return undefined;
+        return readFileSync(at(p), 'utf8');
       } catch {
         return undefined;
       }

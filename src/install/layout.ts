@@ -23,6 +23,8 @@ export interface Layout {
   readonly stateDirs: readonly string[];
   /** The operator's files: never written or removed, listed by uninstall. */
   readonly operatorFiles: readonly string[];
+  /** The unit's EnvironmentFile= (one of operatorFiles). */
+  readonly environmentFile: string;
   /** User units: the token file LoadCredential= reads when it exists. */
   readonly userTokenPath: string | undefined;
   /** System units: the sysusers.d file for the service user. */
@@ -48,6 +50,7 @@ export function layoutFor(scope: Scope, env: Readonly<Record<string, string | un
       ...placed(unitDir, '/usr/local/lib/systemd-heartbeat'),
       // DynamicUser=yes keeps StateDirectory= under /var/lib/private with a symlink beside it.
       stateDirs: ['/var/lib/systemd-heartbeat', '/var/lib/private/systemd-heartbeat'],
+      environmentFile: '/etc/default/systemd-heartbeat',
       operatorFiles: [
         '/etc/default/systemd-heartbeat',
         '/etc/systemd-heartbeat/config.json',
@@ -67,6 +70,7 @@ export function layoutFor(scope: Scope, env: Readonly<Record<string, string | un
     ...placed(unitDir, `${home}/.local/lib/systemd-heartbeat`),
     // No StateDirectory= for the user unit: systemd 252 puts it under $XDG_CONFIG_HOME.
     stateDirs: [defaultStateDir('user', env)],
+    environmentFile: `${configHome}/systemd-heartbeat/environment`,
     operatorFiles: [`${configHome}/systemd-heartbeat/environment`, `${configHome}/systemd-heartbeat/otlp-token`, `${unitDir}/${SERVICE}.d`],
     userTokenPath: `${configHome}/systemd-heartbeat/otlp-token`,
     sysusersPath: undefined,
