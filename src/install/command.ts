@@ -10,6 +10,7 @@ import { parseDuration } from '../duration.ts';
 import type { CommandContext } from '../commands/context.ts';
 import { EXIT, describeError, usageError } from '../errors.ts';
 import { createSystemctl, type Scope } from '../systemd/systemctl.ts';
+import type { RunSystemctl } from '../systemd/collect.ts';
 import { posix } from 'node:path';
 import {
   SERVICE,
@@ -106,7 +107,22 @@ export interface InstallRuntime {
 
 function defaultIO(scope: Scope, env: NodeJS.ProcessEnv): InstallIO {
   // enable --now waits for the start job of the timer only; 25 s is sd-bus' own default.
-  return createFsIO(env[INSTALL_ROOT_ENV] ?? '', createSystemctl({ scope, timeoutMs: () => 25_000, env }), env);
+  const systemctl = createSystemctl({ scope, timeoutMs: () => 25_000, env });
+  const root = env[INSTALL_ROOT_ENV] ?? '';
+  return createFsIO(root, root ? offlineSystemctl(root, systemctl) : systemctl, env);
+}
+
+/**
+ * Below an install root the running manager is never asked: `enable`/`disable` become
+ * `systemctl --root=ROOT enable|disable` (symlinks in the root, no --now), and the calls that
+ * only talk to a manager (daemon-reload, stop, reset-failed) are left out.
+ */
+export function offlineSystemctl(root: string, systemctl: RunSystemctl): RunSystemctl {
+  return async (args) => {
+    const verb = args[0];
+    if (verb !== 'enable' && verb !== 'disable') return '';
+    return systemctl([`--root=${root}`, verb, ...args.slice(1).filter((a) => a !== '--now')]);
+  };
 }
 
 /** Runs each command in order, stopping at the first failure; returns the failure, if any. */
@@ -207,6 +223,10 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
   if (failure) {
     ctx.log.error(`failed: ${failure}`);
     ctx.stdout(`The unit files are written but not active. Run:\n${commands.map((c) => `  ${c}`).join('\n')}\n`);
+  } else if (ctx.env[INSTALL_ROOT_ENV]) {
+    ctx.stdout(
+      `enabled ${TIMER} in ${ctx.env[INSTALL_ROOT_ENV]} (the running manager was not told; a system booted from it starts the timer)\n`,
+    );
   } else {
     ctx.stdout(`enabled and started ${TIMER} (every ${args.intervalSeconds}s): ${manualCommand(args.scope, ['list-timers', TIMER])}\n`);
   }
