@@ -2,6 +2,7 @@
  * Configuration: defaults < config file < environment < flags. Pure apart from the injected
  * file reader; every error names the field and exits with EXIT.usage.
  */
+import { TOKEN_CREDENTIAL, VM_OTLP_PATH } from './defaults.ts';
 import { parseDuration } from './duration.ts';
 import { usageError } from './errors.ts';
 import { DEFAULT_SPOOL_LIMITS } from './export/spool.ts';
@@ -41,8 +42,6 @@ export interface FlagValues {
 export const DEFAULT_CONFIG_PATH = '/etc/systemd-heartbeat/config.json';
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8428/opentelemetry/v1/metrics';
 export const DEFAULT_TIMEOUT_MS = 5000;
-/** The systemd credential (LoadCredential=) holding a bearer token for the push. */
-export const TOKEN_CREDENTIAL = 'otlp-token';
 
 /** Every file key, its type and meaning; README's configuration table follows this. */
 const FILE_KEYS = {
@@ -140,9 +139,6 @@ export function resolveUnitNames(names: readonly string[], field: string): strin
   }
   return resolved.map((r) => (r as { unit: string }).unit);
 }
-
-/** Where VictoriaMetrics takes OTLP/HTTP metrics; the OTel base form for it is http://HOST:8428/opentelemetry. */
-export const VM_OTLP_PATH = '/opentelemetry/v1/metrics';
 
 /**
  * The metrics endpoint a URL names. A bare host (`http://vm:8428`, no path or `/`) means

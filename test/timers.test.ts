@@ -26,7 +26,7 @@ test('journalctl arguments: PID 1, both message ids, the services, after the cur
     'UNIT=a.service',
     'UNIT=b.service',
   ]);
-  assert.ok(journalArgs(['a.service'], { sinceSeconds: 1700.9 }).includes('--since=@1700'));
+  assert.ok(journalArgs(['a.service'], { sinceSeconds: 1700.9 }).includes('--since=@1700.900000'));
   assert.ok(args.includes('json') && args.includes('-n'), 'bounded JSON output');
 });
 
@@ -103,6 +103,7 @@ test('runs from the journal: every run once, across ticks; last success kept whe
     runs: { success: 0 },
     lastSuccess: 1_795_000_000 - 10,
     lastResult: 'success',
+    lastResultAt: 1_795_000_000 - 10,
     countedInvocation: 'i1',
   });
   memory = accountTimers(
@@ -121,6 +122,55 @@ test('runs from the journal: every run once, across ticks; last success kept whe
   memory = accountTimers(memory, [timer(service({ result: 'exit-code', invocationId: 'i4' }))], journal([]), CLOCK);
   assert.deepEqual(memory['job.timer']?.runs, { success: 1, 'exit-code': 2 }, 'no run, no count');
   assert.equal(memory['job.timer']?.lastSuccess, 1_795_000_001, 'stays at the last good run');
+});
+
+test('last result: the latest finished run from the journal or show, whichever finished last; a job running at every tick still gets one', () => {
+  const journal = (runs: Array<[string, number]>) => ({
+    readable: true,
+    capped: false,
+    runs: runs.map(([result, finishedAt]) => ({ service: 'job.service', result, finishedAt })),
+  });
+  const running = timer(service({ activeState: 'activating', subState: 'start', invocationId: 'i9', result: 'success' }));
+  // Tick 1: the job is running; the journal has its previous run, a failure.
+  let memory = accountTimers({}, [running], journal([['exit-code', 1_794_999_990]]), CLOCK);
+  assert.equal(memory['job.timer']?.lastResult, 'exit-code');
+  // Tick 2: running again (a job longer than the tick gap); in between, a run succeeded.
+  memory = accountTimers(memory, [running], journal([['success', 1_794_999_995]]), CLOCK);
+  assert.equal(memory['job.timer']?.lastResult, 'success', 'not the stale exit-code');
+  assert.equal(memory['job.timer']?.lastSuccess, 1_794_999_995);
+  // Tick 3: running, nothing new finished: the result stays.
+  memory = accountTimers(memory, [running], journal([]), CLOCK);
+  assert.equal(memory['job.timer']?.lastResult, 'success');
+  // Results alternate within one tick: the latest wins, whatever the order of entries.
+  memory = accountTimers(
+    memory,
+    [running],
+    journal([
+      ['success', 1_794_999_997],
+      ['exit-code', 1_794_999_999],
+      ['success', 1_794_999_998],
+    ]),
+    CLOCK,
+  );
+  assert.equal(memory['job.timer']?.lastResult, 'exit-code');
+  // show idle with the run the journal also saw finish: the same run, its result.
+  memory = accountTimers(
+    memory,
+    [timer(service({ result: 'success', invocationId: 'i9', inactiveEnterMonotonic: 999.5 }))],
+    journal([['success', 1_794_999_999.5]]),
+    CLOCK,
+  );
+  assert.equal(memory['job.timer']?.lastResult, 'success');
+});
+
+test('a result named like an Object property is counted as itself', () => {
+  const memory = accountTimers(
+    {},
+    [timer(service({ activeState: 'activating', subState: 'start', invocationId: 'i2' }))],
+    { readable: true, capped: false, runs: [{ service: 'job.service', result: 'constructor', finishedAt: 1_794_999_999 }] },
+    CLOCK,
+  );
+  assert.deepEqual(memory['job.timer']?.runs, { success: 0, constructor: 1 });
 });
 
 test('without the journal: one run per new finished invocation; a running job is not counted yet', () => {

@@ -172,6 +172,9 @@ export async function collect(options: CollectOptions): Promise<Collection> {
   const units = allowlist.map((name) => ({ name, status: byName.get(name) }));
   if (byName.size > 0) {
     for (const { name, status } of units) if (!status) problems.push(`${name}: missing from systemctl show output`);
+  } else if (toShow.length > 0 && problems.every((p) => !p.startsWith('systemctl show:'))) {
+    // Exit 0 and nothing parseable (garbage, or empty): not a host without units, a failed read.
+    problems.push(`systemctl show: its output holds none of the ${toShow.length} unit(s) asked for`);
   }
   const statuses = new Map<string, UnitStatus>();
   for (const { name, status } of units) if (status) statuses.set(name, status);

@@ -43,7 +43,9 @@ export function journalArgs(services: readonly string[], from: JournalFrom): str
     '--output-fields=MESSAGE_ID,UNIT,UNIT_RESULT',
     '-n',
     String(JOURNAL_CAP),
-    'cursor' in from ? `--after-cursor=${from.cursor}` : `--since=@${Math.floor(from.sinceSeconds)}`,
+    // Sub-second: journalctl 252 takes `--since=@1700000000.5`, so the first tick counts
+    // nothing that finished before it started, even within the same second.
+    'cursor' in from ? `--after-cursor=${from.cursor}` : `--since=@${from.sinceSeconds.toFixed(6)}`,
     // Different fields AND, the same field ORs: PID 1's run-finished messages for these units.
     '_PID=1',
     `MESSAGE_ID=${SUCCESS_MESSAGE_ID}`,
@@ -51,6 +53,8 @@ export function journalArgs(services: readonly string[], from: JournalFrom): str
     ...services.map((s) => `UNIT=${s}`),
   ];
 }
+
+const RESULT = /^[a-z][a-z0-9-]{0,31}$/;
 
 /** What journalctl says on stderr when this user may not read the system journal. */
 const UNREADABLE = [
@@ -91,7 +95,8 @@ export function parseJournalOutput(stdout: string, stderr: string, code = 0): Jo
     const id = field(record, 'MESSAGE_ID');
     if (!service || !Number.isFinite(micros)) continue;
     const result = id === SUCCESS_MESSAGE_ID ? 'success' : id === FAILURE_MESSAGE_ID ? field(record, 'UNIT_RESULT') : undefined;
-    if (result) runs.push({ service, result, finishedAt: micros / 1e6 });
+    // systemd's results are lower-case words (exit-code, core-dump): anything else is not PID 1's.
+    if (result && RESULT.test(result)) runs.push({ service, result, finishedAt: micros / 1e6 });
   }
   return { readable: true, runs, ...(cursor !== undefined ? { cursor } : {}), capped: entries >= JOURNAL_CAP };
 }
