@@ -155,7 +155,7 @@ export function hintFor(status: number | undefined, reason: string): string {
   if (status === 401 || status === 403) {
     return ` (check the token: the ${TOKEN_CREDENTIAL} credential, or the Authorization header in OTEL_EXPORTER_OTLP_HEADERS or the config file)`;
   }
-  if (status === 404 || status === 405) return ' (check the endpoint path: VictoriaMetrics takes OTLP at ' + `${VM_OTLP_PATH})`;
+  if (status === 404 || status === 405) return ` (check the endpoint path: VictoriaMetrics takes OTLP at ${VM_OTLP_PATH})`;
   return '';
 }
 
