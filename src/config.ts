@@ -166,8 +166,8 @@ function parseScope(value: string, field: string): Scope {
   throw usageError(`${field}: ${JSON.stringify(value)} must be "system" or "user"`);
 }
 
-/** The run's bound, in milliseconds: well within the 30 s period. */
-export const TIMEOUT_BOUNDS = { minMs: 100, maxMs: 25_000 } as const;
+/** The run's bound, in milliseconds: with its 500 ms guard, inside the unit's TimeoutStartSec=15s (install/units.ts). */
+export const TIMEOUT_BOUNDS = { minMs: 100, maxMs: 14_000 } as const;
 
 /** "5", "5s", "2500ms" -> milliseconds (a bare number is seconds, or `bare`). */
 export function parseTimeout(value: string, field: string, bare: 's' | 'ms' = 's'): number {
@@ -390,6 +390,7 @@ export function resolveConfig(sources: ConfigSources): Config {
     timeoutMs = layer.timeoutMs ?? timeoutMs;
     Object.assign(headers, layer.headers);
   }
+  checkHeaders(headers);
   return {
     units: [...new Set(units)],
     scope,
@@ -402,4 +403,21 @@ export function resolveConfig(sources: ConfigSources): Config {
     spoolMaxAgeSeconds,
     spoolMaxBytes,
   };
+}
+
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Refused at configuration time (exit 2), not at every push: a header Node would not send (a
+ * CR/LF in a token file, a name with a space). The value is never printed: it is a secret.
+ */
+function checkHeaders(headers: Readonly<Record<string, string>>): void {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HEADER_NAME.test(name)) throw usageError(`header name ${JSON.stringify(name)} is not a valid HTTP header name`);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
+    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) {
+      throw usageError(`the value of header ${name} holds a control character (a line break in the token file?); nothing was sent`);
+    }
+  }
 }

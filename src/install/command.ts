@@ -18,6 +18,7 @@ import {
   BUNDLE_NAME,
   CODE_CACHE_NAME,
   SERVICE_USER,
+  CREDSTORE_NAME,
   SYSUSERS_PATH,
   renderService,
   renderSysusers,
@@ -196,7 +197,12 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
   }
   if (configPath && !io.exists(configPath)) ctx.log.warning(`--config ${configPath} does not exist yet: each run will fail until it does`);
   if (configPath && args.scope === 'system' && ((io.mode(configPath) ?? 0o644) & 0o004) === 0) {
-    ctx.log.warning(`--config ${configPath} is not world-readable: the service's dynamic user cannot read it (chmod o+r)`);
+    ctx.log.warning(
+      `--config ${configPath} is not world-readable: the service user cannot read it (chmod o+r; keep secrets out of it then: a token belongs in /etc/credstore/${CREDSTORE_NAME})`,
+    );
+  }
+  if (configPath && ((io.mode(configPath) ?? 0) & 0o002) !== 0) {
+    ctx.log.warning(`--config ${configPath} is world-writable: anyone on this host can change where the token is sent (chmod o-w)`);
   }
 
   io.mkdirp(layout.libDir);
