@@ -1,7 +1,14 @@
 /** Timer jobs: journal parsing and the pure accounting of runs, last success and last result. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FAILURE_MESSAGE_ID, SUCCESS_MESSAGE_ID, journalArgs, parseJournalOutput } from '../src/systemd/journal.ts';
+import {
+  FAILURE_MESSAGE_ID,
+  RELOAD_DONE_MESSAGE_ID,
+  START_DONE_MESSAGE_ID,
+  SUCCESS_MESSAGE_ID,
+  journalArgs,
+  parseJournalOutput,
+} from '../src/systemd/journal.ts';
 import { accountTimers } from '../src/state/timers.ts';
 import { nextElapseTimestamp } from '../src/metrics/observe.ts';
 import type { WatchedTimer } from '../src/systemd/collect.ts';
@@ -18,11 +25,13 @@ const entry = (cursor: string, unit: string, id: string, result?: string, at = 1
 
 test('journalctl arguments: PID 1, both message ids, the services, after the cursor or since the first run', () => {
   const args = journalArgs(['a.service', 'b.service'], { cursor: 's=abc' });
-  assert.deepEqual(args.slice(-6), [
+  assert.deepEqual(args.slice(-8), [
     '--after-cursor=s=abc',
     '_PID=1',
     `MESSAGE_ID=${SUCCESS_MESSAGE_ID}`,
     `MESSAGE_ID=${FAILURE_MESSAGE_ID}`,
+    `MESSAGE_ID=${RELOAD_DONE_MESSAGE_ID}`,
+    `MESSAGE_ID=${START_DONE_MESSAGE_ID}`,
     'UNIT=a.service',
     'UNIT=b.service',
   ]);
@@ -48,7 +57,46 @@ test('journal output: runs by result, the last cursor; garbage lines skipped', (
       { service: 'job.service', result: 'exit-code', finishedAt: 2000 },
       { service: 'other.service', result: 'timeout', finishedAt: 3000 },
     ],
+    reloads: [],
+    skipped: [],
   });
+});
+
+test('journal output: finished reload jobs by JOB_RESULT, starts skipped by a condition; started jobs and other job types aside', () => {
+  const job = (cursor: string, unit: string, id: string, fields: Record<string, string>, at: number) =>
+    JSON.stringify({ __CURSOR: cursor, __REALTIME_TIMESTAMP: String(at), MESSAGE_ID: id, UNIT: unit, ...fields });
+  // As systemd 252 journals them (../shared/notes/systemd-252-journal.md).
+  const stdout = [
+    job(
+      'c1',
+      'caddy.service',
+      RELOAD_DONE_MESSAGE_ID,
+      { JOB_TYPE: 'reload', JOB_RESULT: 'failed', MESSAGE: 'Reload failed for caddy.service.' },
+      1e9,
+    ),
+    job('c2', 'caddy.service', RELOAD_DONE_MESSAGE_ID, { JOB_TYPE: 'reload', JOB_RESULT: 'done', MESSAGE: 'Reloaded caddy.service.' }, 2e9),
+    job('c3', 'pull.service', START_DONE_MESSAGE_ID, { JOB_TYPE: 'start', JOB_RESULT: 'done', MESSAGE: 'Started pull.service.' }, 3e9),
+    job(
+      'c4',
+      'pull.service',
+      START_DONE_MESSAGE_ID,
+      {
+        JOB_TYPE: 'start',
+        JOB_RESULT: 'done',
+        MESSAGE: 'pull.service was skipped because of an unmet condition check (ConditionPathExists=/srv/repo).',
+      },
+      4e9,
+    ),
+    job('c5', 'caddy.service', RELOAD_DONE_MESSAGE_ID, { JOB_TYPE: 'restart', JOB_RESULT: 'done' }, 5e9),
+  ].join('\n');
+  const reading = parseJournalOutput(stdout, '');
+  assert.deepEqual(reading.reloads, [
+    { unit: 'caddy.service', result: 'failed', at: 1000 },
+    { unit: 'caddy.service', result: 'done', at: 2000 },
+  ]);
+  assert.deepEqual(reading.skipped, [{ unit: 'pull.service', result: 'skipped', at: 4000 }]);
+  assert.deepEqual(reading.runs, []);
+  assert.equal(reading.cursor, 'c5');
 });
 
 test('journal not readable: the hint on stderr, or a failing journalctl', () => {

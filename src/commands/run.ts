@@ -14,6 +14,7 @@ import { advanceJournal, journalFrom } from '../state/journal-position.ts';
 import { countStarts } from '../state/starts.ts';
 import { EMPTY_STATE, type State } from '../state/decode.ts';
 import { StateDir } from '../state/store.ts';
+import { accountFailures } from '../state/failures.ts';
 import { accountTimers } from '../state/timers.ts';
 import { collect, type Clock, type Collection, type RunJournalctl, type RunSystemctl } from '../systemd/collect.ts';
 import type { JournalFrom } from '../systemd/journal.ts';
@@ -115,6 +116,7 @@ async function finishRun(
   const units = counts ? countStarts(state.units, collection.snapshot.units) : state.units;
   const reading = collection.journal;
   const timers = counts ? accountTimers(state.timers, collection.timers, reading, collection.snapshot.clock) : state.timers;
+  const failures = counts ? accountFailures(state.failures, collection.snapshot.units, reading, collection.snapshot.clock) : state.failures;
   let journal = state.journal;
   if (reading) {
     const advanced = advanceJournal(state.journal, reading, { startedAt, collectedAt: collection.snapshot.clock.realtime });
@@ -127,6 +129,7 @@ async function finishRun(
     spooledRuns: pruned?.waiting ?? (spool as Spool).list().entries.length,
     spoolDropped,
     timers,
+    failures,
     ...(reading ? { journalReadable: reading.readable } : {}),
   };
   const observations = toObservations(collection.snapshot, remembered);
@@ -153,7 +156,7 @@ async function finishRun(
     } finally {
       if (dir?.locked) {
         try {
-          dir.writeState({ units, spoolDropped, timers, journal });
+          dir.writeState({ units, spoolDropped, timers, journal, failures });
         } catch (error) {
           deps.log.warning(`state directory ${deps.config.stateDir}: cannot save state (${describeError(error)})`);
         }

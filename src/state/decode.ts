@@ -6,6 +6,7 @@
  * Object.hasOwn where it is used), and an entry
  * that does not check out is left out (its counter starts again at 0), not the whole file.
  */
+import type { FailureMemory, FailuresMemory } from './failures.ts';
 import type { JournalPosition } from './journal-position.ts';
 import type { StartsMemory, UnitMemory } from './starts.ts';
 import type { TimerMemory, TimersMemory } from './timers.ts';
@@ -16,9 +17,11 @@ export interface State {
   readonly spoolDropped: number;
   readonly timers: TimersMemory;
   readonly journal: JournalPosition;
+  /** Per allowlisted unit: failures and reloads (systemd_unit_failures_total, ...). */
+  readonly failures: FailuresMemory;
 }
 
-export const EMPTY_STATE: State = { units: {}, spoolDropped: 0, timers: {}, journal: {} };
+export const EMPTY_STATE: State = { units: {}, spoolDropped: 0, timers: {}, journal: {}, failures: {} };
 
 type Fields = Record<string, unknown>;
 
@@ -65,6 +68,18 @@ function timerMemory(v: unknown): TimerMemory | undefined {
   };
 }
 
+function failureMemory(v: unknown): FailureMemory | undefined {
+  if (!isRecord(v)) return undefined;
+  const counts = (x: unknown) => ownEntries(x, (n) => (isCount(n) ? n : undefined));
+  return {
+    failures: counts(v.failures),
+    reloads: counts(v.reloads),
+    ...optional(v, 'lastFailure', isTime),
+    ...optional(v, 'lastFailureResult', isString),
+    ...optional(v, 'countedInvocation', isString),
+  };
+}
+
 function journalPosition(v: unknown): JournalPosition {
   if (!isRecord(v)) return {};
   return { ...optional(v, 'cursor', isString), ...optional(v, 'since', isTime), ...optional(v, 'readable', (x) => typeof x === 'boolean') };
@@ -76,8 +91,9 @@ export function decodeState(parsed: unknown): State | undefined {
   return {
     units: ownEntries(parsed.units, unitMemory) as StartsMemory,
     spoolDropped: parsed.spoolDropped,
-    // timers and journal came later: a state file without them is still good.
+    // timers, journal and failures came later: a state file without them is still good.
     timers: ownEntries(parsed.timers, timerMemory) as TimersMemory,
     journal: journalPosition(parsed.journal),
+    failures: ownEntries(parsed.failures, failureMemory) as FailuresMemory,
   };
 }

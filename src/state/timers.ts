@@ -77,6 +77,14 @@ export function accountTimers(
         finishedRun(run.result, run.finishedAt);
       }
     }
+    if (journal?.readable) {
+      // A start skipped by an unmet condition: the timer fired, the job did not run (Result stays success).
+      for (const job of journal.skipped ?? []) {
+        if (job.unit !== timer.service) continue;
+        count('skipped');
+        finishedRun('skipped', job.at);
+      }
+    }
     if (service && service.loadState === 'loaded' && finished(service)) {
       const result = service.result ?? 'success';
       if (!journal?.readable && kept && service.invocationId !== countedInvocation) {

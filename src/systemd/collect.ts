@@ -112,7 +112,7 @@ export interface Collection {
   readonly statuses: ReadonlyMap<string, UnitStatus>;
   /** Allowlisted, loaded timers with their services. */
   readonly timers: readonly WatchedTimer[];
-  /** The timers' services' finished runs since `journal.from`; undefined when no journal was asked. */
+  /** What PID 1 journaled for the watched units since `journal.from`; undefined when no journal was asked. */
   readonly journal: JournalReading | undefined;
 }
 
@@ -186,10 +186,13 @@ export async function collect(options: CollectOptions): Promise<Collection> {
     timers.push({ name, status, service, serviceStatus: byName.get(service) });
   }
   let journal: JournalReading | undefined;
-  if (options.journal && timers.length > 0) {
-    const services = [...new Set(timers.map((t) => t.service))];
+  // Every loaded allowlisted unit (failures, reloads, skipped starts) and each timer's job (its runs).
+  const journalUnits = [
+    ...new Set([...units.filter(({ status }) => status?.loadState === 'loaded').map(({ name }) => name), ...timers.map((t) => t.service)]),
+  ];
+  if (options.journal && journalUnits.length > 0) {
     try {
-      const out = await options.journal.run(journalArgs(services, options.journal.from));
+      const out = await options.journal.run(journalArgs(journalUnits, options.journal.from));
       journal = parseJournalOutput(out.stdout, out.stderr, out.code);
     } catch (error) {
       journal = { readable: false, problem: describeError(error), runs: [], capped: false };
