@@ -14,7 +14,7 @@ import { SUMMARY_USAGE, parseSummaryArgs } from '../src/summary/args.ts';
 import { TEST_NOW_ENV, queryTarget } from '../src/summary/command.ts';
 import { findLoops } from '../src/summary/findings.ts';
 import { EXIT_PROBLEMS, type Summary } from '../src/summary/model.ts';
-import { SUMMARY_QUERIES, hostMatcher, planWindow, renderQuery, runQueries } from '../src/summary/queries.ts';
+import { GAP_QUERIES, SUMMARY_QUERIES, hostMatcher, planWindow, renderQuery, runQueries } from '../src/summary/queries.ts';
 import { createPrometheusApi } from '../src/vm/prometheus-api.ts';
 import { formatDuration } from '../src/duration.ts';
 import { METRIC_NAMES } from '../src/metrics/definitions.ts';
@@ -120,7 +120,7 @@ test('docs/summary.md shows every query as it is run, README "Daily summary" eve
   assert.ok(start >= 0, 'README has a "## Daily summary" section');
   const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
   const docs = readFileSync(new URL('../docs/summary.md', import.meta.url), 'utf8');
-  for (const [name, { query, kind }] of Object.entries(SUMMARY_QUERIES)) {
+  for (const [name, { query, kind }] of Object.entries({ ...SUMMARY_QUERIES, ...GAP_QUERIES })) {
     assert.ok(docs.includes(`| \`${query}\` | ${kind} |`), `docs/summary.md shows the ${name} query (${kind}): ${query}`);
   }
   assert.ok(section.includes('](docs/summary.md)'), 'README points at the queries');
