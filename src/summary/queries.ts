@@ -232,28 +232,20 @@ export function coverageAggregates(
 }
 
 /** An anchored MetricsQL regex matching any of `hosts`, inside a double-quoted string. */
-function hostsMatcher(hosts: readonly string[]): string {
+export function hostsMatcher(hosts: readonly string[]): string {
   return `(?:${hosts.map((h) => hostMatcher(h)).join('|')})`;
 }
 
 /**
  * Edge orchestration: every query, QUERY_CONCURRENCY at a time, sharing the API's one deadline;
- * then the step-by-step runs of only the hosts with a gap (all hosts when `exactCoverage`, as
- * a check of the aggregation).
+ * then the step-by-step runs of only the hosts with a gap.
  */
-export async function runQueries(
-  api: PrometheusApi,
-  window: SummaryWindow,
-  host: string | undefined,
-  options: { exactCoverage?: boolean } = {},
-): Promise<QueryResults> {
+export async function runQueries(api: PrometheusApi, window: SummaryWindow, host: string | undefined): Promise<QueryResults> {
   const first = await runAll(api, window, SUMMARY_QUERIES, (q) => renderQuery(q, window, host));
   const aggregates = coverageAggregates(
     first as Pick<QueryResults, 'coverageFirst' | 'coverageLast' | 'coverageCovered' | 'coverageBefore'>,
   );
-  const gapped = [...aggregates]
-    .filter(([, c]) => options.exactCoverage === true || needsGapDetail(c, window))
-    .map(([key]) => key.split('\u0000')[0] as string);
+  const gapped = [...aggregates].filter(([, c]) => needsGapDetail(c, window)).map(([key]) => key.split('\u0000')[0] as string);
   if (host !== undefined && !aggregates.has(host)) gapped.push(host);
   const names = [...new Set(gapped)];
   const gaps =
