@@ -53,7 +53,7 @@ export function accountFailures(
   const next: Record<string, FailureMemory> = {};
   for (const { name, status } of units) {
     const kept = Object.hasOwn(previous, name) ? previous[name] : undefined;
-    if (!status || status.loadState !== 'loaded') {
+    if (status?.loadState !== 'loaded') {
       if (kept) next[name] = kept;
       continue;
     }

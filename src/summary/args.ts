@@ -39,6 +39,8 @@ Options:
       --limit N        rows per section in text and markdown (default 20, 0 = all)
       --interval DUR   the exporter's period, for coverage and gaps (default 30s)
   -v, --verbose        text and markdown list every healthy host too (default: their count)
+      --tenant ID      only this tenant's series (ACCOUNT[:PROJECT]) where vmagent's multitenant
+                       handlers labelled them; for a cluster, --vm-url .../select/ID/prometheus
       --config PATH, --endpoint URL, --header K=V   as for run: the push endpoint and its
                        headers (Authorization, the otlp-token credential) are reused
   -h, --help           this text
@@ -62,6 +64,8 @@ export interface SummaryArgs {
   readonly headers: readonly string[];
   /** Text and markdown list every healthy host too (by default: one line with their count). */
   readonly verbose: boolean;
+  /** `ACCOUNT:PROJECT`: only series vmagent's multitenant handlers labelled with this tenant. */
+  readonly tenant: string | undefined;
   readonly help: boolean;
 }
 
@@ -81,9 +85,18 @@ const SUMMARY_FLAGS: Readonly<Record<string, FlagSpec>> = {
   '--config': { kind: 'value' },
   '--endpoint': { kind: 'value' },
   '--header': { kind: 'list' },
+  '--tenant': { kind: 'value' },
   '--verbose': { kind: 'switch', aliases: ['-v'] },
   '--help': { kind: 'switch', aliases: ['-h'] },
 };
+
+/** `42` or `42:7` (vmagent's /insert/<accountID>[:<projectID>]/ tenants) -> `42:0`, `42:7`. */
+function parseTenant(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d{1,10})(?::(\d{1,10}))?$/.exec(text);
+  if (!m) throw usageError(`--tenant: ${JSON.stringify(text)} must be ACCOUNT or ACCOUNT:PROJECT (numbers), as in vmagent's /insert/42:0/`);
+  return `${m[1]}:${m[2] ?? '0'}`;
+}
 
 export function parseSummaryArgs(argv: readonly string[]): SummaryArgs {
   const flags = parseFlags(argv, SUMMARY_FLAGS, { command: 'summary', help: 'summary --help' });
@@ -122,6 +135,7 @@ export function parseSummaryArgs(argv: readonly string[]): SummaryArgs {
     endpoint: values.get('--endpoint'),
     headers,
     verbose: flags.switches.includes('--verbose'),
+    tenant: parseTenant(values.get('--tenant')),
     help,
   };
 }

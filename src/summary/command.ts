@@ -75,7 +75,7 @@ export async function summaryCommand(argv: readonly string[], ctx: CommandContex
   });
   let results: QueryResults;
   try {
-    results = await runQueries(api, window, args.host);
+    results = await runQueries(api, window, args.host, args.tenant);
   } catch (error) {
     deadline.abort();
     if (error instanceof HeartbeatError) throw error;

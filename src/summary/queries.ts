@@ -191,9 +191,18 @@ export function hostMatcher(host: string | undefined): string {
   return regex.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 }
 
-/** A query with its placeholders filled in, as it is sent (and as an operator would paste it). */
-export function renderQuery(query: string, window: SummaryWindow, host: string | undefined): string {
-  return query
+/**
+ * A query with its placeholders filled in, as it is sent (and as an operator would paste it).
+ * `tenant` (`ACCOUNT:PROJECT`, --tenant) keeps only the series vmagent's multitenant handlers
+ * labelled with that tenant (vm_account_id, vm_project_id).
+ */
+export function renderQuery(query: string, window: SummaryWindow, host: string | undefined, tenant?: string): string {
+  const [account, project] = (tenant ?? '').split(':');
+  const scoped =
+    tenant === undefined
+      ? query
+      : query.replaceAll('host=~"$host"', `host=~"$host", vm_account_id="${account}", vm_project_id="${project ?? '0'}"`);
+  return scoped
     .replaceAll('$host', hostMatcher(host))
     .replaceAll('$window', `${window.end - window.start}s`)
     .replaceAll('$step', `${window.step}s`)
@@ -240,8 +249,13 @@ export function hostsMatcher(hosts: readonly string[]): string {
  * Edge orchestration: every query, QUERY_CONCURRENCY at a time, sharing the API's one deadline;
  * then the step-by-step runs of only the hosts with a gap.
  */
-export async function runQueries(api: PrometheusApi, window: SummaryWindow, host: string | undefined): Promise<QueryResults> {
-  const first = await runAll(api, window, SUMMARY_QUERIES, (q) => renderQuery(q, window, host));
+export async function runQueries(
+  api: PrometheusApi,
+  window: SummaryWindow,
+  host: string | undefined,
+  tenant?: string,
+): Promise<QueryResults> {
+  const first = await runAll(api, window, SUMMARY_QUERIES, (q) => renderQuery(q, window, host, tenant));
   const aggregates = coverageAggregates(
     first as Pick<QueryResults, 'coverageFirst' | 'coverageLast' | 'coverageCovered' | 'coverageBefore'>,
   );
@@ -252,7 +266,7 @@ export async function runQueries(api: PrometheusApi, window: SummaryWindow, host
     names.length === 0
       ? { firstRuns: [], lastRuns: [] }
       : await runAll(api, window, GAP_QUERIES, (q) =>
-          renderQuery(q, window, undefined).replaceAll(`host=~"${hostMatcher(undefined)}"`, `host=~"${hostsMatcher(names)}"`),
+          renderQuery(q, window, undefined, tenant).replaceAll(`host=~"${hostMatcher(undefined)}"`, `host=~"${hostsMatcher(names)}"`),
         );
   return { ...first, ...gaps } as QueryResults;
 }
