@@ -84,7 +84,8 @@ function environmentFile(): string {
 #SYSTEMD_HEARTBEAT_HOST=
 #
 # A bearer token goes in /etc/credstore/systemd-heartbeat.otlp-token (mode 0600), not here.
-# Another interval than ${DEFAULT_PERIOD_SECONDS}s: systemctl edit ${TIMER} ([Timer] OnUnitActiveSec=).
+# Another interval than ${DEFAULT_PERIOD_SECONDS}s: \`systemctl edit ${TIMER}\` with the lines
+# [Timer], OnBootSec= (empty: it resets the timer's triggers), OnBootSec=1min, OnUnitActiveSec=1min.
 `;
 }
 
