@@ -16,6 +16,7 @@ import {
   TIMER,
   BUNDLE_NAME,
   CODE_CACHE_NAME,
+  MAKE_CODE_CACHE_NAME,
   SERVICE_USER,
   SYSUSERS_PATH,
   renderService,
@@ -186,9 +187,19 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
   io.mkdirp(layout.libDir);
   // The cache first: until the bundle is replaced, the old one leaves the new cache unread (its build id differs).
   const cache = `${posix.dirname(entry)}/${CODE_CACHE_NAME}`;
-  if (io.isSourceFile(cache)) io.copyFile(cache, layout.codeCachePath);
+  const maker = `${posix.dirname(entry)}/${MAKE_CODE_CACHE_NAME}`;
+  const withCache = io.isSourceFile(cache);
+  if (withCache) io.copyFile(cache, layout.codeCachePath);
   else io.removeFile(layout.codeCachePath);
+  if (withCache) io.removeFile(layout.makerPath);
   io.copyFile(entry, layout.bundlePath);
+  // No cache came with the bundle (the npm tarball): made here, for the node ExecStart= runs.
+  if (!withCache && io.isSourceFile(maker)) {
+    io.copyFile(maker, layout.makerPath);
+    await io.makeCodeCache(rt.execPath, layout.makerPath, layout.libDir).catch((error: unknown) => {
+      ctx.log.warning(`no code cache made (each run compiles the bundle: slower, same result): ${describeError(error)}`);
+    });
+  }
   for (const f of files) {
     io.mkdirp(posix.dirname(f.path));
     io.writeFile(f.path, f.content);
@@ -231,6 +242,7 @@ export async function uninstallCommand(argv: readonly string[], ctx: CommandCont
     layout.wantsLink,
     layout.bundlePath,
     layout.codeCachePath,
+    layout.makerPath,
     ...(layout.sysusersPath ? [layout.sysusersPath] : []),
   ];
   const before = UNINSTALL_COMMANDS.map((c) => manualCommand(args.scope, c));

@@ -15,6 +15,12 @@ export const BUNDLE_NAME = 'systemd-heartbeat.cjs';
  */
 export const CODE_CACHE_NAME = 'systemd-heartbeat.code-cache';
 /**
+ * Beside the bundle: `node make-code-cache.cjs DIR` makes DIR's code cache for the node that runs
+ * it (scripts/make-code-cache.mjs). install runs it when no cache came with the bundle (the npm
+ * tarball ships none: a cache is only read by the node that made it).
+ */
+export const MAKE_CODE_CACHE_NAME = 'make-code-cache.cjs';
+/**
  * The system unit's token, looked up by systemd 252 in /etc/credstore/, /run/credstore/,
  * /usr/lib/credstore/ (and the manager's own received credentials). A relative
  * LoadCredential= source that is missing is skipped; an absolute one fails the unit
