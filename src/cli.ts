@@ -67,7 +67,7 @@ function bundlePath(): string | undefined {
  */
 const SUBCOMMANDS: Record<string, (argv: readonly string[], ctx: CommandContext) => Promise<number>> = {
   install: (argv, ctx) => installCommand(argv, ctx, { entry: bundlePath(), execPath: process.execPath, cwd: process.cwd() }),
-  uninstall: (argv, ctx) => uninstallCommand(argv, ctx),
+  uninstall: (argv, ctx) => uninstallCommand(argv, ctx, { entry: bundlePath() }),
   summary: (argv, ctx) => summaryCommand(argv, ctx),
 };
 

@@ -250,6 +250,18 @@ test('a bundle without a cache but with its maker (the npm tarball): install mak
   assert.equal(existsSync(lib), false, 'uninstall removes the maker too');
 });
 
+test("the Debian package's bundle: install and uninstall refuse, changing nothing (the timer is apt's)", async () => {
+  const h = harness();
+  const entry = '/usr/lib/systemd-heartbeat/systemd-heartbeat.cjs';
+  await assert.rejects(
+    installCommand([], h.ctx, { entry, execPath: '/usr/bin/node', cwd: '/', io: h.io }),
+    /Debian package's: its timer is already installed/,
+  );
+  await assert.rejects(uninstallCommand([], h.ctx, { entry, io: h.io }), /apt remove \(or apt purge/);
+  assert.deepEqual(h.calls, []);
+  assert.deepEqual(readdirSync(h.root), []);
+});
+
 test('install refuses paths the system service cannot see', async () => {
   const h = harness();
   await assert.rejects(install(h, ['--config', '/home/me/hb.json']), /ProtectHome/);

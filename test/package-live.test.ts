@@ -192,6 +192,11 @@ describe("Debian 12's nodejs 18 and the .deb, in the isolated systemd", { skip, 
       assert.equal((await ok(sb, ['systemctl', 'is-active', 'systemd-heartbeat.timer'])).trim(), 'active');
       const uid = Number((await ok(sb, ['id', '-u', 'systemd-heartbeat'])).trim());
       assert.ok(uid > 0 && uid < 1000, `a system uid: ${uid}`);
+      assert.equal((await ok(sb, ['systemd-heartbeat', '--version'])).trim(), `systemd-heartbeat ${version}`);
+      // The package's timer is apt's: `install` (which would write units over it) refuses.
+      const own = await sb.exec(['systemd-heartbeat', 'install']);
+      assert.equal(own.code, 2, own.stderr);
+      assert.match(own.stderr, /the Debian package's: its timer is already installed/);
 
       const header = (await sh(sb, `head -n 1 ${LIB}/systemd-heartbeat.code-cache`)).trim();
       const inside = (await ok(sb, [NODE, '--version'])).trim();
@@ -271,6 +276,17 @@ describe("Debian 12's nodejs 18 and the .deb, in the isolated systemd", { skip, 
         errors.map((s) => s.value),
         [0],
       );
+    });
+
+    test('nodejs installed again (an upgrade): the dpkg trigger makes the code cache again, for that node', async () => {
+      const stamp = async (): Promise<number> => Number((await ok(sb, ['stat', '-c', '%Y', `${LIB}/systemd-heartbeat.code-cache`])).trim());
+      const madeBefore = await stamp();
+      await new Promise((r) => setTimeout(r, 1_100)); // mtime has whole seconds
+      const reinstall = await sh(sb, 'dpkg -i /root/node18/nodejs_*.deb');
+      assert.match(reinstall, /Processing triggers for systemd-heartbeat/);
+      assert.ok((await stamp()) > madeBefore, 'the cache was made again');
+      const probed = await sb.exec([NODE, '-r', '/root/probe.cjs', `${LIB}/systemd-heartbeat.cjs`, '--version']);
+      assert.match(probed.stderr, /^PROBE \[\{"cached":true,"rejected":false\}\]$/m, 'and node takes it');
     });
 
     test('dpkg -r keeps the config and the state, runs nothing more; dpkg --purge leaves no file, unit, user or state directory', async () => {

@@ -95,6 +95,20 @@ export function parseInstallArgs(argv: readonly string[], command: 'install' | '
   };
 }
 
+/** Where the Debian package puts the bundle (scripts/package.ts): its units and user are dpkg's. */
+export const PACKAGE_LIB_DIR = '/usr/lib/systemd-heartbeat';
+
+/** install and uninstall are for a bundle of one's own: the package's timer is apt's to manage. */
+function refusePackaged(entry: string | undefined, command: 'install' | 'uninstall'): void {
+  if (entry?.startsWith(`${PACKAGE_LIB_DIR}/`)) {
+    throw usageError(
+      command === 'install'
+        ? "this systemd-heartbeat is the Debian package's: its timer is already installed and enabled; configure /etc/default/systemd-heartbeat"
+        : "this systemd-heartbeat is the Debian package's: remove it with apt remove (or apt purge, which also removes its state and user)",
+    );
+  }
+}
+
 export interface InstallRuntime {
   /** The running entry point (process.argv[1]): the bundle to copy. */
   readonly entry: string | undefined;
@@ -128,6 +142,7 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
     ctx.stdout(`${INSTALL_USAGE}\n`);
     return EXIT.ok;
   }
+  refusePackaged(rt.entry, 'install');
   const layout = layoutFor(args.scope, ctx.env);
   const configPath = args.configPath === undefined ? undefined : posix.resolve(rt.cwd, args.configPath);
   if (args.scope === 'system') {
@@ -229,12 +244,17 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
   return failure ? EXIT.failure : EXIT.ok;
 }
 
-export async function uninstallCommand(argv: readonly string[], ctx: CommandContext, rt: Pick<InstallRuntime, 'io'> = {}): Promise<number> {
+export async function uninstallCommand(
+  argv: readonly string[],
+  ctx: CommandContext,
+  rt: Partial<Pick<InstallRuntime, 'io' | 'entry'>> = {},
+): Promise<number> {
   const args = parseInstallArgs(argv, 'uninstall');
   if (args.help) {
     ctx.stdout(`${UNINSTALL_USAGE}\n`);
     return EXIT.ok;
   }
+  refusePackaged(rt.entry, 'uninstall');
   const layout = layoutFor(args.scope, ctx.env);
   const files = [
     `${layout.unitDir}/${TIMER}`,
