@@ -27,7 +27,10 @@ import {
   TIMER_RUNS,
   UNIT_ACTIVE,
   UNIT_FAILED,
+  UNIT_FAILURES,
   UNIT_LAST_EXIT_STATUS,
+  UNIT_LAST_FAILURE,
+  UNIT_RELOADS,
   UNIT_LOADED,
   UNIT_RESTART_COUNT,
   UNIT_SECONDS_SINCE_ACTIVE,
@@ -345,6 +348,70 @@ function timersTable(y: number): Panel {
   });
 }
 
+/**
+ * One row per unit that failed in the range: when it last failed, the result of that failure
+ * (the failures series that changed last), how often it failed, and its failed reloads. From
+ * the journal's failure entries, so also the crashes Restart= recovered between two pushes.
+ */
+function recentFailures(y: number): Panel {
+  const failures = sel(UNIT_FAILURES.name, HOST);
+  const reloadsFailed = `sum by (host, unit) (increase(${sel(UNIT_RELOADS.name, `${HOST}, result!="done"`)}[$__range]))`;
+  return panel({
+    title: 'Recent failures',
+    description:
+      "Units that failed in the time range: the time and result of the latest failure (remembered by the exporter; systemd forgets it at the next start), the failures in the range by PID 1's journal (crashes Restart= recovered within a push included), and the reloads that failed (ExecReload= exited non-zero: the unit still runs the old configuration).",
+    type: 'table',
+    gridPos: { x: 0, y, w: 24, h: 7 },
+    targets: [
+      target('A', ms(`max by (host, unit) (last_over_time(${sel(UNIT_LAST_FAILURE.name, HOST)}[$__range]))`), '', 'instant', 'table'),
+      // The result label of the series that grew last; its value (a time) is not shown.
+      target('B', `topk by (host, unit) (1, tlast_change_over_time(${failures}[$__range]))`, '', 'instant', 'table'),
+      target('C', `sum by (host, unit) (increase(${failures}[$__range]))`, '', 'instant', 'table'),
+      // A unit that never failed a reload has no such series: 0 from its failures instead.
+      target('D', `${reloadsFailed} or sum by (host, unit) (0 * ${failures})`, '', 'instant', 'table'),
+    ],
+    fieldConfig: {
+      defaults: { noValue: 'no failures' },
+      overrides: [
+        { matcher: { id: 'byName', options: 'Last failure' }, properties: [{ id: 'unit', value: 'dateTimeFromNow' }] },
+        { matcher: { id: 'byName', options: 'Failures in range' }, properties: [{ id: 'decimals', value: 0 }] },
+        {
+          matcher: { id: 'byName', options: 'Failed reloads in range' },
+          properties: [
+            { id: 'decimals', value: 0 },
+            { id: 'thresholds', value: thresholds([null, 'green'], [1, 'red']) },
+            { id: 'custom.cellOptions', value: { type: 'color-text' } },
+          ],
+        },
+      ],
+    },
+    options: {
+      showHeader: true,
+      cellHeight: 'sm',
+      footer: { show: false, reducer: ['sum'], fields: '' },
+      sortBy: [{ displayName: 'Last failure', desc: true }],
+    },
+    transformations: [
+      { id: 'merge', options: {} },
+      {
+        id: 'organize',
+        options: {
+          excludeByName: { Time: true, 'Value #B': true, __name__: true },
+          indexByName: { host: 0, unit: 1, 'Value #A': 2, result: 3, 'Value #C': 4, 'Value #D': 5 },
+          renameByName: {
+            host: 'Host',
+            unit: 'Unit',
+            'Value #A': 'Last failure',
+            result: 'Result',
+            'Value #C': 'Failures in range',
+            'Value #D': 'Failed reloads in range',
+          },
+        },
+      },
+    ],
+  });
+}
+
 /** One row per selected unit (Grafana repeats the row and its panels for each value of $unit). */
 function perUnit(y0: number): Array<Panel | RowPanel> {
   const y = y0 + 1;
@@ -411,14 +478,15 @@ function perUnit(y0: number): Array<Panel | RowPanel> {
       options: legendAndTooltip,
     }),
     panel({
-      title: 'Restarts per interval',
+      title: 'Restarts and failures per interval',
       description:
-        'Restarts (NRestarts) and starts within each step of the graph ($__interval, at least the push period); VictoriaMetrics counts from the sample before each window.',
+        "Restarts (NRestarts), starts and failures (by result, from PID 1's journal: also the crashes Restart= recovered between two pushes) within each step of the graph ($__interval, at least the push period); VictoriaMetrics counts from the sample before each window.",
       type: 'timeseries',
       gridPos: { x: 8, y: y + 7, w: 8, h: 7 },
       targets: [
         target('A', `increase(${sel(UNIT_RESTART_COUNT.name, HOST_UNIT)}[$__interval])`, '{{host}} restarts', 'range'),
         target('B', `increase(${sel(UNIT_STARTS.name, HOST_UNIT)}[$__interval])`, '{{host}} starts', 'range'),
+        target('C', `increase(${sel(UNIT_FAILURES.name, HOST_UNIT)}[$__interval])`, '{{host}} failures {{result}}', 'range'),
       ],
       fieldConfig: {
         defaults: { unit: 'none', decimals: 0, min: 0, custom: { drawStyle: 'bars', fillOpacity: 60, lineWidth: 1 } },
@@ -427,15 +495,21 @@ function perUnit(y0: number): Array<Panel | RowPanel> {
       options: legendAndTooltip,
     }),
     panel({
-      title: 'Last exit status, Result, LoadState',
+      title: 'Last exit status, Result, LoadState, last failure',
       description:
-        'ExecMainStatus of the last exit (0 = clean; a signal number after a kill), whether the unit is failed with its Result, and its LoadState.',
+        "ExecMainStatus of the last exit (0 = clean; a signal number after a kill), whether the unit is failed with its Result, its LoadState, and when it last failed (with that failure's result; empty when it has not failed since the exporter watches it).",
       type: 'stat',
       gridPos: { x: 16, y: y + 7, w: 8, h: 7 },
       targets: [
         target('A', sel(UNIT_LAST_EXIT_STATUS.name, HOST_UNIT), '{{host}} exit status', 'instant'),
         target('B', latest(sel(UNIT_FAILED.name, HOST_UNIT), 'result'), '{{host}} Result={{result}}', 'instant'),
         target('C', latest(sel(UNIT_LOADED.name, HOST_UNIT), 'load_state'), '{{host}} LoadState={{load_state}}', 'instant'),
+        target(
+          'D',
+          `${ms(`last_over_time(${sel(UNIT_LAST_FAILURE.name, HOST_UNIT)}[$__range])`)} + on (host, unit) group_left (result) (0 * topk by (host, unit) (1, tlast_change_over_time(${sel(UNIT_FAILURES.name, HOST_UNIT)}[$__range])))`,
+          '{{host}} last failure ({{result}})',
+          'instant',
+        ),
       ],
       fieldConfig: {
         defaults: { unit: 'none', decimals: 0, thresholds: thresholds([null, 'green'], [1, 'red']) },
@@ -449,6 +523,13 @@ function perUnit(y0: number): Array<Panel | RowPanel> {
             properties: [
               { id: 'mappings', value: valueText({ '1': ['loaded', 'green'], '0': ['NOT LOADED', 'red'] }) },
               { id: 'thresholds', value: thresholds([null, 'red'], [1, 'green']) },
+            ],
+          },
+          {
+            matcher: { id: 'byFrameRefID', options: 'D' },
+            properties: [
+              { id: 'unit', value: 'dateTimeFromNow' },
+              { id: 'color', value: { mode: 'fixed', fixedColor: 'orange' } },
             ],
           },
         ],
@@ -479,7 +560,8 @@ export function buildDashboard(): Dashboard {
   nextId = 1;
   const top = overview();
   const timers = timersTable(12);
-  const bottom = perUnit(20);
+  const failures = recentFailures(20);
+  const bottom = perUnit(27);
   return {
     uid: DASHBOARD_UID,
     title: 'systemd heartbeat',
@@ -519,7 +601,7 @@ export function buildDashboard(): Dashboard {
         ),
       ],
     },
-    panels: [...top, timers, ...bottom],
+    panels: [...top, timers, failures, ...bottom],
   };
 }
 

@@ -2,6 +2,7 @@
  * Configuration: defaults < config file < environment < flags. Pure apart from the injected
  * file reader; every error names the field and exits with EXIT.usage.
  */
+import { TOKEN_CREDENTIAL, VM_OTLP_PATH } from './defaults.ts';
 import { parseDuration } from './duration.ts';
 import { usageError } from './errors.ts';
 import { DEFAULT_SPOOL_LIMITS } from './export/spool.ts';
@@ -41,8 +42,6 @@ export interface FlagValues {
 export const DEFAULT_CONFIG_PATH = '/etc/systemd-heartbeat/config.json';
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8428/opentelemetry/v1/metrics';
 export const DEFAULT_TIMEOUT_MS = 5000;
-/** The systemd credential (LoadCredential=) holding a bearer token for the push. */
-export const TOKEN_CREDENTIAL = 'otlp-token';
 
 /** Every file key, its type and meaning; README's configuration table follows this. */
 const FILE_KEYS = {
@@ -141,9 +140,6 @@ export function resolveUnitNames(names: readonly string[], field: string): strin
   return resolved.map((r) => (r as { unit: string }).unit);
 }
 
-/** Where VictoriaMetrics takes OTLP/HTTP metrics; the OTel base form for it is http://HOST:8428/opentelemetry. */
-export const VM_OTLP_PATH = '/opentelemetry/v1/metrics';
-
 /**
  * The metrics endpoint a URL names. A bare host (`http://vm:8428`, no path or `/`) means
  * VictoriaMetrics' OTLP path, the receiver this tool is for; a URL with a path is used as is.
@@ -170,8 +166,8 @@ function parseScope(value: string, field: string): Scope {
   throw usageError(`${field}: ${JSON.stringify(value)} must be "system" or "user"`);
 }
 
-/** The run's bound, in milliseconds: well within the 30 s period. */
-export const TIMEOUT_BOUNDS = { minMs: 100, maxMs: 25_000 } as const;
+/** The run's bound, in milliseconds: with its 500 ms guard, inside the unit's TimeoutStartSec=15s (install/units.ts). */
+export const TIMEOUT_BOUNDS = { minMs: 100, maxMs: 14_000 } as const;
 
 /** "5", "5s", "2500ms" -> milliseconds (a bare number is seconds, or `bare`). */
 export function parseTimeout(value: string, field: string, bare: 's' | 'ms' = 's'): number {
@@ -394,6 +390,7 @@ export function resolveConfig(sources: ConfigSources): Config {
     timeoutMs = layer.timeoutMs ?? timeoutMs;
     Object.assign(headers, layer.headers);
   }
+  checkHeaders(headers);
   return {
     units: [...new Set(units)],
     scope,
@@ -406,4 +403,21 @@ export function resolveConfig(sources: ConfigSources): Config {
     spoolMaxAgeSeconds,
     spoolMaxBytes,
   };
+}
+
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Refused at configuration time (exit 2), not at every push: a header Node would not send (a
+ * CR/LF in a token file, a name with a space). The value is never printed: it is a secret.
+ */
+function checkHeaders(headers: Readonly<Record<string, string>>): void {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HEADER_NAME.test(name)) throw usageError(`header name ${JSON.stringify(name)} is not a valid HTTP header name`);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
+    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) {
+      throw usageError(`the value of header ${name} holds a control character (a line break in the token file?); nothing was sent`);
+    }
+  }
 }

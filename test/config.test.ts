@@ -123,7 +123,7 @@ test('config file errors name the field', () => {
   assertUsage(() => file('{"units": "a.service"}'), /"units" must be an array/);
   assertUsage(() => file('{"units": [1]}'), /"units" must be an array/);
   assertUsage(() => file('{"timeoutSeconds": "5"}'), /"timeoutSeconds" must be a number/);
-  assertUsage(() => file('{"timeoutSeconds": 60}'), /"timeoutSeconds": "60" must be a duration from 100ms to 25s/);
+  assertUsage(() => file('{"timeoutSeconds": 60}'), /"timeoutSeconds": "60" must be a duration from 100ms to 14s/);
   assertUsage(() => file('{"scope": "root"}'), /"scope": "root" must be "system" or "user"/);
   assertUsage(() => file('{"headers": {"a": 1}}'), /"headers".a must be a string/);
   assertUsage(() => resolve({ flags: { config: '/missing.json' } }), /no such file \(given by --config\)/);
@@ -167,4 +167,19 @@ test('argv', () => {
   assertUsage(() => parseArgs(['--user', '--system']), /exclude each other/);
   assertUsage(() => parseArgs(['--format', 'xml']), /--format: "xml" must be table or json/);
   assertUsage(() => parseArgs(['--dry-run=yes']), /--dry-run takes no value/);
+});
+
+test('a header Node would not send is refused at configuration time (exit 2), its value never printed', () => {
+  assertUsage(
+    () => resolve({ env: { CREDENTIALS_DIRECTORY: '/cred' }, files: { '/cred/otlp-token': 'sekret\nX-Evil: 1\n' } }),
+    /^the value of header Authorization holds a control character \(a line break in the token file\?\); nothing was sent$/,
+  );
+  assertUsage(() => resolve({ flags: { headers: ['X-Tenant=a\rb'] } }), /header X-Tenant holds a control character/);
+  assertUsage(() => resolve({ env: { OTEL_EXPORTER_OTLP_HEADERS: 'bad(name)=1' } }), /"bad\(name\)" is not a header name/);
+  assert.deepEqual(resolve({ flags: { headers: ['X-Tenant=a\tb'] } }).headers, { 'X-Tenant': 'a\tb' }, 'a tab is allowed in a value');
+});
+
+test("--timeout stays inside the unit's TimeoutStartSec=15s", () => {
+  assert.equal(resolve({ flags: { timeout: '14s' } }).timeoutMs, 14_000);
+  assertUsage(() => resolve({ flags: { timeout: '20s' } }), /--timeout.*from 100ms to 14s/);
 });

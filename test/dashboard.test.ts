@@ -185,6 +185,7 @@ describe('dashboard JSON', () => {
       'Exporter heartbeat age',
       'Failed units now (with Result)',
       'Timers',
+      'Recent failures',
     ]) {
       assert.ok(titles.has(t), t);
       assert.ok(
@@ -196,8 +197,8 @@ describe('dashboard JSON', () => {
       'State and sub-state',
       'Seconds since active',
       'Restart count (NRestarts) and starts',
-      'Restarts per interval',
-      'Last exit status, Result, LoadState',
+      'Restarts and failures per interval',
+      'Last exit status, Result, LoadState, last failure',
     ]) {
       assert.ok(
         queries.some((q) => q.panelTitle === t && q.repeat === 'unit'),
@@ -344,16 +345,44 @@ describe('dashboard queries against a real VictoriaMetrics fed by the real expor
     assert.deepEqual([...new Set(states.map((s) => s.metric.sub_state))].sort(), ['auto-restart', 'running'], 'both recorded states show');
     // The last push saw hb-crashloop.service in auto-restart after exit 1 (Result=exit-code);
     // the Result=success series of the push before is still inside the lookback, and must not show.
-    const status = queries.filter((q) => q.panelTitle === 'Last exit status, Result, LoadState');
+    const status = queries.filter((q) => q.panelTitle === 'Last exit status, Result, LoadState, last failure');
     const shown = await Promise.all(status.map((q) => run(q, only('unit', 'hb-crashloop.service'))));
     assert.deepEqual(
-      shown.map((series) => series.map((s) => `${s.metric.host} ${s.metric.result ?? s.metric.load_state ?? 'exit'}=${s.values[0]}`)),
+      shown
+        .slice(0, 3)
+        .map((series) => series.map((s) => `${s.metric.host} ${s.metric.result ?? s.metric.load_state ?? 'exit'}=${s.values[0]}`)),
       [['kai-server exit=1'], ['kai-server exit-code=0'], ['kai-server loaded=1']],
     );
+    // The last failure: the journal time of the latest crash entry, in ms, with its result.
+    const lastFailure = shown[3] ?? [];
+    assert.deepEqual(
+      lastFailure.map((s) => `${s.metric.host} ${s.metric.result}`),
+      ['kai-server exit-code'],
+    );
+    assert.ok(
+      Number(lastFailure[0]?.values[0]) >= history.fromMs && Number(lastFailure[0]?.values[0]) <= history.toMs,
+      'within the pushes',
+    );
+    // Recent failures: every crash entry once (odd steps), the oneshot's failed run, hb-ok's failed reload.
+    const failures = async (refId: string): Promise<Record<string, string>> => {
+      const q = queries.find((x) => x.panelTitle === 'Recent failures' && x.target.refId === refId);
+      assert.ok(q, `Recent failures ${refId}`);
+      return Object.fromEntries((await run(q)).map((s) => [`${s.metric.host} ${s.metric.unit}`, `${s.metric.result ?? ''}${s.values[0]}`]));
+    };
+    const crashes = Math.floor(history.steps / 2);
+    assert.deepEqual(await failures('C'), { 'kai-server hb-crashloop.service': String(crashes), 'kai-server hb-oneshot.service': '1' });
+    assert.deepEqual(Object.keys(await failures('A')).sort(), ['kai-server hb-crashloop.service', 'kai-server hb-oneshot.service']);
+    assert.deepEqual(Object.fromEntries(Object.entries(await failures('B')).map(([k, v]) => [k, v.replace(/\d.*$/, '')])), {
+      'kai-server hb-crashloop.service': 'exit-code',
+      'kai-server hb-oneshot.service': 'exit-code',
+    });
+    const reloads = await failures('D');
+    assert.equal(reloads['kai-server hb-ok.service'], '1', 'the failed reload');
+    assert.equal(reloads['kai-server hb-crashloop.service'], '0');
     const notLoaded = await Promise.all(status.map((q) => run(q, only('unit', 'does-not-exist.service'))));
     assert.deepEqual(
       notLoaded.map((series) => series.map((s) => `${s.metric.load_state}=${s.values[0]}`)),
-      [[], [], ['not-found=0']],
+      [[], [], ['not-found=0'], []],
     );
     const counts = await value('Restart count (NRestarts) and starts', only('unit', 'hb-crashloop.service'));
     const seen = counts.flatMap((s) => s.values);

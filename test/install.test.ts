@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import {
   chmodSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -417,12 +418,9 @@ test('the built bundle installs and uninstalls into a root with a recording syst
   assert.equal(u.code, 0, u.stderr);
   assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [
     `systemd-sysusers --root=${root} ${root}/etc/sysusers.d/systemd-heartbeat.conf`,
-    'systemctl --system --no-pager daemon-reload',
-    'systemctl --system --no-pager enable --now systemd-heartbeat.timer',
-    'systemctl --system --no-pager disable --now systemd-heartbeat.timer',
-    'systemctl --system --no-pager stop systemd-heartbeat.service',
-    'systemctl --system --no-pager daemon-reload',
-    'systemctl --system --no-pager reset-failed systemd-heartbeat.service systemd-heartbeat.timer',
+    // Below an install root the running manager is never asked (no daemon-reload, --now, stop).
+    `systemctl --system --no-pager --root=${root} enable systemd-heartbeat.timer`,
+    `systemctl --system --no-pager --root=${root} disable systemd-heartbeat.timer`,
     `userdel --root ${root} systemd-heartbeat`,
     `groupdel --root ${root} systemd-heartbeat`,
   ]);
@@ -472,4 +470,62 @@ test('install warns (and still installs) when the service would watch nothing or
     bad.logs.some((l) => /the service's configuration will be refused: SYSTEMD_HEARTBEAT_UNITS/.test(l)),
     bad.logs.join('\n'),
   );
+});
+
+test('install under a 077 umask makes what the service user must read 0755/0644, and replaces a planted symlink instead of writing through it', {
+  skip: existsSync(CLI) ? undefined : `${CLI} not built`,
+}, async () => {
+  const root = tempDir('hb-install-hostile-');
+  const bin = tempDir('hb-install-hostile-bin-');
+  for (const tool of ['systemctl', 'systemd-sysusers']) {
+    writeFileSync(join(bin, tool), '#!/bin/sh\nexit 0\n');
+    chmodSync(join(bin, tool), 0o755);
+  }
+  const victim = join(tempDir('hb-install-victim-'), 'precious');
+  writeFileSync(victim, 'not yours\n');
+  mkdirSync(join(root, 'etc/systemd/system'), { recursive: true });
+  symlinkSync(victim, join(root, 'etc/systemd/system/systemd-heartbeat.service'));
+  mkdirSync(join(root, 'usr/local/lib'), { recursive: true });
+  const previous = process.umask(0o077);
+  let r: Awaited<ReturnType<typeof runCli>>;
+  try {
+    r = await runCli(['install'], {
+      SYSTEMD_HEARTBEAT_INSTALL_ROOT: root,
+      SYSTEMD_HEARTBEAT_SYSTEMCTL: join(bin, 'systemctl'),
+      PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+    });
+  } finally {
+    process.umask(previous);
+  }
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(victim, 'utf8'), 'not yours\n', 'the symlink target is untouched');
+  const unit = join(root, 'etc/systemd/system/systemd-heartbeat.service');
+  assert.ok(!lstatSync(unit).isSymbolicLink() && lstatSync(unit).isFile());
+  assert.equal(statSync(join(root, 'usr/local/lib/systemd-heartbeat')).mode & 0o777, 0o755);
+  for (const f of [
+    'usr/local/lib/systemd-heartbeat/systemd-heartbeat.cjs',
+    'usr/local/lib/systemd-heartbeat/systemd-heartbeat.code-cache',
+    'etc/systemd/system/systemd-heartbeat.timer',
+  ]) {
+    assert.equal(statSync(join(root, f)).mode & 0o777, 0o644, f);
+  }
+  // No temp file is left beside what was written.
+  assert.deepEqual(
+    readdirSync(join(root, 'etc/systemd/system')).filter((n) => n.startsWith('.')),
+    [],
+  );
+  assert.match(r.stdout, /the running manager was not told/);
+});
+
+test("the user unit's LoadCredential= path has systemd specifiers escaped and refuses control characters", () => {
+  const base = {
+    scope: 'user' as const,
+    nodePath: '/usr/bin/node',
+    bundlePath: '/home/a/.local/lib/systemd-heartbeat/systemd-heartbeat.cjs',
+  };
+  assert.match(
+    renderService({ ...base, userTokenPath: '/home/a/100%/systemd-heartbeat/otlp-token' }),
+    /^LoadCredential=otlp-token:\/home\/a\/100%%\/systemd-heartbeat\/otlp-token$/m,
+  );
+  assert.throws(() => renderService({ ...base, userTokenPath: '/home/a/x\nExecStartPre=/bin/evil/otlp-token' }), /control characters/);
 });

@@ -73,7 +73,7 @@ describe('spool: an outage leaves no gap', { skip: skipReason(victoriaUnavailabl
     await vm.resume();
     const ok = await run('outage', state);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stderr, /pushed 3 earlier run\(s\) before this one/);
+    assert.match(ok.stderr, /pushed 3 earlier run\(s\) after this one/);
     assert.deepEqual(spooled(state), [], 'the spool is empty');
     const samples = await heartbeats('outage', 4);
     assert.equal(samples.length, 4, 'three spooled runs and the current one');
@@ -122,7 +122,10 @@ describe('spool: an outage leaves no gap', { skip: skipReason(victoriaUnavailabl
     writeFileSync(join(state, 'spool', '.tmp-run-old'), 'half'); // a crash's leftover, too new to judge
     const r = await run('corrupt', state);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, new RegExp(`spool: dropped ${first}: torn: 28 of \\d+ payload bytes`));
+    assert.match(
+      r.stderr,
+      new RegExp(`spool: dropped 1 earlier run\\(s\\) that are not readable runs: ${first}: torn: 28 of \\d+ payload bytes`),
+    );
     assert.deepEqual(spooled(state), ['.tmp-run-old'], 'the torn file is gone; an in-flight temporary file is left alone');
     assert.ok(second);
     assert.equal((await heartbeats('corrupt', 2)).length, 2, 'the good spooled run and the current one');

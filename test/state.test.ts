@@ -131,19 +131,24 @@ test('spool files: written whole under a sortable name, read back, corrupt ones 
 test('state.json: missing is a first run, garbage starts afresh with a reason', () => {
   const path = tempDir();
   const dir = StateDir.open(path);
-  assert.deepEqual(dir.readState(), { state: { units: {}, spoolDropped: 0, timers: {}, journal: {} } });
+  assert.deepEqual(dir.readState(), { state: { units: {}, spoolDropped: 0, timers: {}, journal: {}, failures: {} } });
   const saved = {
     units: { 'a.service': { invocationId: 'x', starts: 3 } },
     spoolDropped: 2,
     timers: { 'j.timer': { service: 'j.service', runs: { success: 4 }, lastSuccess: 5 } },
     journal: { cursor: 's=1' },
+    failures: { 'a.service': { failures: { 'exit-code': 2 }, reloads: { failed: 1 }, lastFailure: 7, lastFailureResult: 'exit-code' } },
   };
   dir.writeState(saved);
   assert.deepEqual(dir.readState().state, saved);
   writeFileSync(join(path, 'state.json'), '{"units": {}, "spoolDropped": 1}');
-  assert.deepEqual(dir.readState().state, { units: {}, spoolDropped: 1, timers: {}, journal: {} }, 'an older state file is still read');
+  assert.deepEqual(
+    dir.readState().state,
+    { units: {}, spoolDropped: 1, timers: {}, journal: {}, failures: {} },
+    'an older state file is still read',
+  );
   writeFileSync(join(path, 'state.json'), '{"units": [');
   const { state, problem } = dir.readState();
-  assert.deepEqual(state, { units: {}, spoolDropped: 0, timers: {}, journal: {} });
+  assert.deepEqual(state, { units: {}, spoolDropped: 0, timers: {}, journal: {}, failures: {} });
   assert.match(problem ?? '', /not a state file, starting afresh/);
 });

@@ -259,6 +259,26 @@ function knownDay(): string {
         syncFailedRuns.includes(latestSync) ? 'exit-code' : 'success',
         lastGoodSync,
       );
+      // Failures as PID 1's journal gives them: every crash of crashloop.service (one per
+      // restart), failed.service at 03:17:30, flaky.service at 05:00; a failed reload of
+      // flaky.service at 06:30, a good one at 06:45.
+      const burst = t > D + 11 * H + 50 * M ? (t - D - 11 * H - 50 * M) / 30 : 0;
+      const crashes = Math.min(Math.max(0, (t - D - 2 * H) / 30), 60) + burst;
+      const lastCrash = crashes <= 0 ? undefined : burst > 0 ? t : Math.min(t, D + 2 * H + 30 * M);
+      const failures = (u: string, byResult: Record<string, number>, last: number | undefined): void => {
+        for (const [result, n] of Object.entries(byResult)) put('systemd_unit_failures_total', { unit: u, host, result }, n, t);
+        if (last !== undefined) put('systemd_unit_last_failure_timestamp_seconds', { unit: u, host }, last, t);
+      };
+      if (crashes > 0) failures('crashloop.service', { 'exit-code': crashes }, lastCrash);
+      if (t >= D + 3 * H + 17 * M + 30) failures('failed.service', { 'exit-code': 1 }, D + 3 * H + 17 * M + 30);
+      if (t >= D + 5 * H) failures('flaky.service', { signal: 1 }, D + 5 * H);
+      if (t >= D + 6 * H + 30 * M) {
+        put('systemd_unit_reloads_total', { unit: 'flaky.service', host, result: 'failed' }, 1, t);
+        if (t >= D + 6 * H + 45 * M) put('systemd_unit_reloads_total', { unit: 'flaky.service', host, result: 'done' }, 1, t);
+      }
+      // mirror.service: every 30 minutes, every start skipped by an unmet condition since before the history.
+      timer('mirror.timer', 1800, Math.floor(t / 1800) * 1800);
+      job('mirror.timer', 'mirror.service', { success: 3, skipped: Math.floor((t - FIRST) / 1800) + 1 }, 'skipped', START - 5 * H);
       // weekly.timer never fired: its job's success counter is there (0) from the first run.
       job('weekly.timer', 'weekly.service', { success: 0 }, undefined, undefined);
       unit('gone.service', false);
@@ -431,8 +451,21 @@ describe('summary against a real VictoriaMetrics with a known day', { skip: reas
         successes: 0,
         failures: 96,
         failuresByResult: { 'exit-code': 95, signal: 1 },
+        skipped: 0,
         lastSuccessAt: START - 3 * H,
         lastResult: 'exit-code',
+        problem: true,
+      },
+      {
+        unit: 'mirror.timer',
+        service: 'mirror.service',
+        runs: 0,
+        successes: 0,
+        failures: 0,
+        failuresByResult: {},
+        skipped: 48,
+        lastSuccessAt: START - 5 * H,
+        lastResult: 'skipped',
         problem: true,
       },
       {
@@ -442,6 +475,7 @@ describe('summary against a real VictoriaMetrics with a known day', { skip: reas
         successes: 141,
         failures: 3,
         failuresByResult: { 'exit-code': 3 },
+        skipped: 0,
         lastSuccessAt: END,
         lastResult: 'success',
         problem: false,
@@ -453,6 +487,7 @@ describe('summary against a real VictoriaMetrics with a known day', { skip: reas
         successes: 288,
         failures: 0,
         failuresByResult: {},
+        skipped: 0,
         lastSuccessAt: END,
         lastResult: 'success',
         problem: false,
@@ -464,11 +499,19 @@ describe('summary against a real VictoriaMetrics with a known day', { skip: reas
         successes: 0,
         failures: 0,
         failuresByResult: {},
+        skipped: 0,
         lastSuccessAt: null,
         lastResult: null,
         problem: false,
       },
     ]);
+    // Every failure PID 1 journaled, by result, with the latest one's time; the failed reload.
+    assert.deepEqual(kai.failures, [
+      { unit: 'crashloop.service', failures: 80, byResult: { 'exit-code': 80 }, lastFailureAt: END },
+      { unit: 'failed.service', failures: 1, byResult: { 'exit-code': 1 }, lastFailureAt: D + 3 * H + 17 * M + 30 },
+      { unit: 'flaky.service', failures: 1, byResult: { signal: 1 }, lastFailureAt: D + 5 * H },
+    ]);
+    assert.deepEqual(kai.failedReloads, [{ unit: 'flaky.service', failed: 1 }]);
     assert.deepEqual(kai.missing, [
       {
         unit: 'gone.service',
@@ -488,8 +531,9 @@ describe('summary against a real VictoriaMetrics with a known day', { skip: reas
       gaps: [{ from: D + 7 * H, to: D + 7 * H + 10 * M, seconds: 600, ongoing: false }],
       problem: true,
     });
-    // 4 failed + 1 restarting + 2 timers + 1 timer job failing every run + 1 missing + coverage
-    assert.equal(kai.problems, 10);
+    // 4 failed + 1 restarting + 2 timers + 2 timer jobs never succeeding (one failing, one skipped)
+    // + 3 units with failures + 1 failed reload + 1 missing + coverage
+    assert.equal(kai.problems, 15);
     const web = s.hosts.find((h) => h.host === 'web-1');
     assert.ok(web);
     assert.equal(web.problems, 0, JSON.stringify(web));
@@ -510,7 +554,7 @@ describe('summary against a real VictoriaMetrics with a known day', { skip: reas
       const r = await summary(['--host', 'kai-server', '--format', format]);
       assert.equal(r.stderr, '');
       assert.equal(r.code, EXIT_PROBLEMS);
-      assert.match(r.stdout, /^(\*\*)?10 problems on kai-server in the last 24h/);
+      assert.match(r.stdout, /^(\*\*)?15 problems on kai-server in the last 24h/);
       golden(file, r.stdout);
     }
   });
@@ -558,12 +602,19 @@ describe('summary against a real VictoriaMetrics with a known day', { skip: reas
       kai.timerJobs.map((j) => [j.unit, j.runs, j.failures, j.problem]),
       [
         ['pull.timer', 4, 4, true],
+        ['mirror.timer', 0, 0, true],
         ['sync.timer', 6, 0, false],
         ['tick.timer', 12, 0, false],
         ['weekly.timer', 0, 0, false],
       ],
       'runs counted in the hour only; pull.service failed all 4',
     );
+    assert.deepEqual(
+      kai.failures.map((f) => [f.unit, f.failures]),
+      [['crashloop.service', 20]],
+      'only the failures inside the hour',
+    );
+    assert.deepEqual(kai.failedReloads, []);
     assert.deepEqual(kai.coverage.gaps, []);
     assert.equal(kai.coverage.runs, 120);
   });

@@ -1,7 +1,14 @@
 /** Timer jobs: journal parsing and the pure accounting of runs, last success and last result. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FAILURE_MESSAGE_ID, SUCCESS_MESSAGE_ID, journalArgs, parseJournalOutput } from '../src/systemd/journal.ts';
+import {
+  FAILURE_MESSAGE_ID,
+  RELOAD_DONE_MESSAGE_ID,
+  START_DONE_MESSAGE_ID,
+  SUCCESS_MESSAGE_ID,
+  journalArgs,
+  parseJournalOutput,
+} from '../src/systemd/journal.ts';
 import { accountTimers } from '../src/state/timers.ts';
 import { nextElapseTimestamp } from '../src/metrics/observe.ts';
 import type { WatchedTimer } from '../src/systemd/collect.ts';
@@ -18,15 +25,17 @@ const entry = (cursor: string, unit: string, id: string, result?: string, at = 1
 
 test('journalctl arguments: PID 1, both message ids, the services, after the cursor or since the first run', () => {
   const args = journalArgs(['a.service', 'b.service'], { cursor: 's=abc' });
-  assert.deepEqual(args.slice(-6), [
+  assert.deepEqual(args.slice(-8), [
     '--after-cursor=s=abc',
     '_PID=1',
     `MESSAGE_ID=${SUCCESS_MESSAGE_ID}`,
     `MESSAGE_ID=${FAILURE_MESSAGE_ID}`,
+    `MESSAGE_ID=${RELOAD_DONE_MESSAGE_ID}`,
+    `MESSAGE_ID=${START_DONE_MESSAGE_ID}`,
     'UNIT=a.service',
     'UNIT=b.service',
   ]);
-  assert.ok(journalArgs(['a.service'], { sinceSeconds: 1700.9 }).includes('--since=@1700'));
+  assert.ok(journalArgs(['a.service'], { sinceSeconds: 1700.9 }).includes('--since=@1700.900000'));
   assert.ok(args.includes('json') && args.includes('-n'), 'bounded JSON output');
 });
 
@@ -48,7 +57,46 @@ test('journal output: runs by result, the last cursor; garbage lines skipped', (
       { service: 'job.service', result: 'exit-code', finishedAt: 2000 },
       { service: 'other.service', result: 'timeout', finishedAt: 3000 },
     ],
+    reloads: [],
+    skipped: [],
   });
+});
+
+test('journal output: finished reload jobs by JOB_RESULT, starts skipped by a condition; started jobs and other job types aside', () => {
+  const job = (cursor: string, unit: string, id: string, fields: Record<string, string>, at: number) =>
+    JSON.stringify({ __CURSOR: cursor, __REALTIME_TIMESTAMP: String(at), MESSAGE_ID: id, UNIT: unit, ...fields });
+  // As systemd 252 journals them (../shared/notes/systemd-252-journal.md).
+  const stdout = [
+    job(
+      'c1',
+      'caddy.service',
+      RELOAD_DONE_MESSAGE_ID,
+      { JOB_TYPE: 'reload', JOB_RESULT: 'failed', MESSAGE: 'Reload failed for caddy.service.' },
+      1e9,
+    ),
+    job('c2', 'caddy.service', RELOAD_DONE_MESSAGE_ID, { JOB_TYPE: 'reload', JOB_RESULT: 'done', MESSAGE: 'Reloaded caddy.service.' }, 2e9),
+    job('c3', 'pull.service', START_DONE_MESSAGE_ID, { JOB_TYPE: 'start', JOB_RESULT: 'done', MESSAGE: 'Started pull.service.' }, 3e9),
+    job(
+      'c4',
+      'pull.service',
+      START_DONE_MESSAGE_ID,
+      {
+        JOB_TYPE: 'start',
+        JOB_RESULT: 'done',
+        MESSAGE: 'pull.service was skipped because of an unmet condition check (ConditionPathExists=/srv/repo).',
+      },
+      4e9,
+    ),
+    job('c5', 'caddy.service', RELOAD_DONE_MESSAGE_ID, { JOB_TYPE: 'restart', JOB_RESULT: 'done' }, 5e9),
+  ].join('\n');
+  const reading = parseJournalOutput(stdout, '');
+  assert.deepEqual(reading.reloads, [
+    { unit: 'caddy.service', result: 'failed', at: 1000 },
+    { unit: 'caddy.service', result: 'done', at: 2000 },
+  ]);
+  assert.deepEqual(reading.skipped, [{ unit: 'pull.service', result: 'skipped', at: 4000 }]);
+  assert.deepEqual(reading.runs, []);
+  assert.equal(reading.cursor, 'c5');
 });
 
 test('journal not readable: the hint on stderr, or a failing journalctl', () => {
@@ -103,6 +151,7 @@ test('runs from the journal: every run once, across ticks; last success kept whe
     runs: { success: 0 },
     lastSuccess: 1_795_000_000 - 10,
     lastResult: 'success',
+    lastResultAt: 1_795_000_000 - 10,
     countedInvocation: 'i1',
   });
   memory = accountTimers(
@@ -121,6 +170,55 @@ test('runs from the journal: every run once, across ticks; last success kept whe
   memory = accountTimers(memory, [timer(service({ result: 'exit-code', invocationId: 'i4' }))], journal([]), CLOCK);
   assert.deepEqual(memory['job.timer']?.runs, { success: 1, 'exit-code': 2 }, 'no run, no count');
   assert.equal(memory['job.timer']?.lastSuccess, 1_795_000_001, 'stays at the last good run');
+});
+
+test('last result: the latest finished run from the journal or show, whichever finished last; a job running at every tick still gets one', () => {
+  const journal = (runs: Array<[string, number]>) => ({
+    readable: true,
+    capped: false,
+    runs: runs.map(([result, finishedAt]) => ({ service: 'job.service', result, finishedAt })),
+  });
+  const running = timer(service({ activeState: 'activating', subState: 'start', invocationId: 'i9', result: 'success' }));
+  // Tick 1: the job is running; the journal has its previous run, a failure.
+  let memory = accountTimers({}, [running], journal([['exit-code', 1_794_999_990]]), CLOCK);
+  assert.equal(memory['job.timer']?.lastResult, 'exit-code');
+  // Tick 2: running again (a job longer than the tick gap); in between, a run succeeded.
+  memory = accountTimers(memory, [running], journal([['success', 1_794_999_995]]), CLOCK);
+  assert.equal(memory['job.timer']?.lastResult, 'success', 'not the stale exit-code');
+  assert.equal(memory['job.timer']?.lastSuccess, 1_794_999_995);
+  // Tick 3: running, nothing new finished: the result stays.
+  memory = accountTimers(memory, [running], journal([]), CLOCK);
+  assert.equal(memory['job.timer']?.lastResult, 'success');
+  // Results alternate within one tick: the latest wins, whatever the order of entries.
+  memory = accountTimers(
+    memory,
+    [running],
+    journal([
+      ['success', 1_794_999_997],
+      ['exit-code', 1_794_999_999],
+      ['success', 1_794_999_998],
+    ]),
+    CLOCK,
+  );
+  assert.equal(memory['job.timer']?.lastResult, 'exit-code');
+  // show idle with the run the journal also saw finish: the same run, its result.
+  memory = accountTimers(
+    memory,
+    [timer(service({ result: 'success', invocationId: 'i9', inactiveEnterMonotonic: 999.5 }))],
+    journal([['success', 1_794_999_999.5]]),
+    CLOCK,
+  );
+  assert.equal(memory['job.timer']?.lastResult, 'success');
+});
+
+test('a result named like an Object property is counted as itself', () => {
+  const memory = accountTimers(
+    {},
+    [timer(service({ activeState: 'activating', subState: 'start', invocationId: 'i2' }))],
+    { readable: true, capped: false, runs: [{ service: 'job.service', result: 'constructor', finishedAt: 1_794_999_999 }] },
+    CLOCK,
+  );
+  assert.deepEqual(memory['job.timer']?.runs, { success: 0, constructor: 1 });
 });
 
 test('without the journal: one run per new finished invocation; a running job is not counted yet', () => {

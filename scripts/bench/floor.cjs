@@ -36,7 +36,7 @@ const journalBinary = env.SYSTEMD_HEARTBEAT_JOURNALCTL || 'journalctl';
 const PROPS =
   'Id,Names,LoadState,ActiveState,SubState,Result,NRestarts,ExecMainStatus,ExecMainExitTimestampMonotonic,' +
   'InactiveExitTimestampMonotonic,InactiveEnterTimestampMonotonic,ActiveExitTimestampMonotonic,InvocationID,Unit,TimersMonotonic,TimersCalendar,' +
-  'LastTriggerUSec,LastTriggerUSecMonotonic,NextElapseUSecRealtime,NextElapseUSecMonotonic';
+  'LastTriggerUSec,LastTriggerUSecMonotonic,NextElapseUSecRealtime,NextElapseUSecMonotonic,ReloadResult,ConditionResult,ConditionTimestampMonotonic';
 const childEnv = { LC_ALL: 'C', TZ: 'UTC', SYSTEMD_PAGER: '', SYSTEMD_COLORS: '0', PATH: env.PATH || '/usr/bin:/bin' };
 
 function spawn(file, args) {
@@ -47,6 +47,8 @@ function spawn(file, args) {
 const systemctl = (args) => spawn(binary, ['--system', '--no-pager', ...args]);
 const SUCCESS_ID = '7ad2d189f7e94e70a38c781354912448';
 const FAILURE_ID = 'd9b373ed55a64feb8242e02dbe79a49c';
+const RELOAD_ID = '7b05ebc668384222baa8881179cfda54';
+const START_ID = '39f53479d3a045ac8e11786248231fbf';
 
 function monotonicNow() {
   return Number(process.hrtime.bigint() / 1000n) / 1e6;
@@ -96,7 +98,7 @@ async function main() {
     _locked = true;
     process.on('exit', () => fs.unlinkSync(lock));
   }
-  let state = { units: {}, spoolDropped: 0, timers: {}, journal: {} };
+  let state = { units: {}, spoolDropped: 0, timers: {}, journal: {}, failures: {} };
   try {
     state = { ...state, ...JSON.parse(fs.readFileSync(`${stateDir}/state.json`, 'utf8')) };
   } catch {}
@@ -141,30 +143,39 @@ async function main() {
     .filter((r) => r && r.LoadState === 'loaded' && r.Id.endsWith('.timer'))
     .map((r) => ({ name: r.Id, r, service: r.Unit || r.Id.replace(/\.timer$/, '.service') }));
   const runs = [];
+  const reloads = [];
+  const skipped = [];
   let cursor = state.journal.cursor;
-  if (timers.length > 0) {
-    const from = cursor ? `--after-cursor=${cursor}` : `--since=@${Math.floor(state.journal.since ?? Date.now() / 1000)}`;
-    const services = [...new Set(timers.map((t) => t.service))];
+  const journalUnits = [
+    ...new Set([...[...names].filter((n) => records.get(n)?.LoadState === 'loaded'), ...timers.map((t) => t.service)]),
+  ];
+  if (journalUnits.length > 0) {
+    const from = cursor ? `--after-cursor=${cursor}` : `--since=@${(state.journal.since ?? Date.now() / 1000).toFixed(6)}`;
     const out = await spawn(journalBinary, [
       '--system',
       '--no-pager',
       '-o',
       'json',
-      '--output-fields=MESSAGE_ID,UNIT,UNIT_RESULT',
+      '--output-fields=MESSAGE_ID,UNIT,UNIT_RESULT,JOB_TYPE,JOB_RESULT,MESSAGE',
       '-n',
       '10000',
       from,
       '_PID=1',
       `MESSAGE_ID=${SUCCESS_ID}`,
       `MESSAGE_ID=${FAILURE_ID}`,
-      ...services.map((u) => `UNIT=${u}`),
+      `MESSAGE_ID=${RELOAD_ID}`,
+      `MESSAGE_ID=${START_ID}`,
+      ...journalUnits.map((u) => `UNIT=${u}`),
     ]);
     for (const line of out.split('\n')) {
       if (line[0] !== '{') continue;
       const e = JSON.parse(line);
       cursor = e.__CURSOR ?? cursor;
+      const at = Number(e.__REALTIME_TIMESTAMP) / 1e6;
+      if (e.MESSAGE_ID === RELOAD_ID && e.JOB_TYPE === 'reload') reloads.push({ unit: e.UNIT, result: e.JOB_RESULT });
+      else if (e.MESSAGE_ID === START_ID && /was skipped because of an unmet condition/.test(e.MESSAGE ?? '')) skipped.push({ unit: e.UNIT, at });
       const result = e.MESSAGE_ID === SUCCESS_ID ? 'success' : e.MESSAGE_ID === FAILURE_ID ? e.UNIT_RESULT : undefined;
-      if (result) runs.push({ service: e.UNIT, result, at: Number(e.__REALTIME_TIMESTAMP) / 1e6 });
+      if (result) runs.push({ service: e.UNIT, result, at });
     }
   }
   const mono = monotonicNow();
@@ -173,6 +184,7 @@ async function main() {
   const obs = [];
   const add = (name, labels, value) => obs.push({ name, labels: { ...labels, host }, value });
   const memory = {};
+  const failureMemory = {};
   let read = 0;
   for (const unit of names) {
     const r = records.get(unit);
@@ -196,6 +208,23 @@ async function main() {
       if (stamps.length > 0) age = Math.max(0, mono - Math.max(...stamps));
     }
     if (age !== undefined) add('systemd_unit_seconds_since_active', { unit }, age);
+    if (micros(r.ConditionTimestampMonotonic) !== undefined && (r.ConditionResult === 'yes' || r.ConditionResult === 'no')) {
+      add('systemd_unit_condition_met', { unit }, r.ConditionResult === 'yes' ? 1 : 0);
+    }
+    const kept = state.failures[unit];
+    const fails = { ...(kept?.failures ?? {}) };
+    const reloadCounts = { ...(kept?.reloads ?? {}) };
+    let lastFailure = kept?.lastFailure;
+    for (const run of runs) {
+      if (run.service !== unit || run.result === 'success') continue;
+      fails[run.result] = (fails[run.result] ?? 0) + 1;
+      lastFailure = Math.max(lastFailure ?? 0, run.at);
+    }
+    for (const reload of reloads) if (reload.unit === unit) reloadCounts[reload.result] = (reloadCounts[reload.result] ?? 0) + 1;
+    failureMemory[unit] = { failures: fails, reloads: reloadCounts, ...(lastFailure !== undefined ? { lastFailure } : {}) };
+    for (const [result, n] of Object.entries(fails).sort()) add('systemd_unit_failures_total', { unit, result }, n);
+    if (lastFailure !== undefined) add('systemd_unit_last_failure_timestamp_seconds', { unit }, lastFailure);
+    for (const [result, n] of Object.entries(reloadCounts).sort()) add('systemd_unit_reloads_total', { unit, result }, n);
     const before = state.units[unit];
     const inactiveExit = micros(r.InactiveExitTimestampMonotonic);
     const now = { invocationId: r.InvocationID || undefined, inactiveExit };
@@ -213,6 +242,7 @@ async function main() {
       add('systemd_unit_starts_total', { unit }, memory[unit].starts);
       const status = count(r.ExecMainStatus);
       if (status !== undefined) add('systemd_unit_last_exit_status', { unit }, status);
+      if (r.ReloadResult) add('systemd_unit_reload_failed', { unit }, r.ReloadResult === 'success' ? 0 : 1);
     }
     if (timer) {
       const lastMono = timespan(r.LastTriggerUSecMonotonic);
@@ -235,11 +265,20 @@ async function main() {
     const before = state.timers[unit]?.service === service ? state.timers[unit] : undefined;
     const counts = { success: 0, ...(before?.runs ?? {}) };
     let lastSuccess = before?.lastSuccess;
-    let lastResult = before?.lastResult;
+    let last = before?.lastResult === undefined ? undefined : { result: before.lastResult, at: before.lastResultAt ?? -Infinity };
+    const finished = (result, at) => {
+      if (!last || (at ?? real) >= last.at) last = { result, at: at ?? real };
+      if (result === 'success' && at !== undefined) lastSuccess = Math.max(lastSuccess ?? 0, at);
+    };
     for (const run of runs) {
       if (run.service !== service) continue;
       counts[run.result] = (counts[run.result] ?? 0) + 1;
-      if (run.result === 'success') lastSuccess = Math.max(lastSuccess ?? 0, run.at);
+      finished(run.result, run.at);
+    }
+    for (const job of skipped) {
+      if (job.unit !== service) continue;
+      counts.skipped = (counts.skipped ?? 0) + 1;
+      finished('skipped', job.at);
     }
     const job = records.get(service);
     const running = ['active', 'activating', 'deactivating', 'reloading'].includes(job?.ActiveState);
@@ -248,15 +287,16 @@ async function main() {
       job.LoadState === 'loaded' &&
       ((job.ActiveState === 'active' && job.SubState === 'exited') || (!running && job.InvocationID))
     ) {
-      lastResult = job.Result || 'success';
       const at = micros(
         job.ActiveState === 'active'
           ? job.ExecMainExitTimestampMonotonic
           : job.InactiveEnterTimestampMonotonic || job.ExecMainExitTimestampMonotonic,
       );
-      if (lastResult === 'success' && at !== undefined) lastSuccess = Math.max(lastSuccess ?? 0, real - (mono - at));
+      finished(job.Result || 'success', at === undefined ? undefined : real - (mono - at));
     }
-    timerMemory[unit] = { service, runs: counts, lastSuccess, lastResult, countedInvocation: job?.InvocationID || undefined };
+    const lastResult = last?.result;
+    const lastResultAt = last && Number.isFinite(last.at) ? last.at : undefined;
+    timerMemory[unit] = { service, runs: counts, lastSuccess, lastResult, lastResultAt, countedInvocation: job?.InvocationID || undefined };
     if (lastSuccess !== undefined) add('systemd_timer_last_success_timestamp_seconds', { unit, service }, lastSuccess);
     if (lastResult !== undefined) add('systemd_timer_last_result', { unit, service, result: lastResult }, 1);
     for (const [result, n] of Object.entries(counts).sort()) add('systemd_timer_runs_total', { unit, service, result }, n);
@@ -269,7 +309,7 @@ async function main() {
   add('systemd_heartbeat_collect_errors', {}, 0);
   add('systemd_heartbeat_spooled_runs', {}, spooled);
   add('systemd_heartbeat_spool_dropped_runs_total', {}, state.spoolDropped);
-  if (timers.length > 0) add('systemd_heartbeat_journal_readable', {}, 1);
+  if (journalUnits.length > 0) add('systemd_heartbeat_journal_readable', {}, 1);
 
   if (print) {
     process.stdout.write(`${JSON.stringify({ observations: obs })}\n`);
@@ -282,7 +322,7 @@ async function main() {
     const tmp = `${stateDir}/state.json.tmp-${process.pid}`;
     const fd = fs.openSync(tmp, 'w', 0o600);
     const journal = cursor ? { cursor, readable: true } : { since: state.journal.since ?? real, readable: true };
-    fs.writeSync(fd, JSON.stringify({ units: memory, spoolDropped: state.spoolDropped, timers: timerMemory, journal }));
+    fs.writeSync(fd, JSON.stringify({ units: memory, spoolDropped: state.spoolDropped, timers: timerMemory, journal, failures: failureMemory }));
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fs.renameSync(tmp, `${stateDir}/state.json`);
@@ -297,6 +337,8 @@ const COUNTERS = new Set([
   'systemd_unit_starts_total',
   'systemd_timer_runs_total',
   'systemd_heartbeat_spool_dropped_runs_total',
+  'systemd_unit_failures_total',
+  'systemd_unit_reloads_total',
 ]);
 function varintSize(n) {
   let size = 1;

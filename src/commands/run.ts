@@ -12,7 +12,9 @@ import type { Log } from '../log.ts';
 import { toObservations, type Observation, type Remembered, type Run } from '../metrics/observe.ts';
 import { advanceJournal, journalFrom } from '../state/journal-position.ts';
 import { countStarts } from '../state/starts.ts';
-import { EMPTY_STATE, StateDir, type State } from '../state/store.ts';
+import { EMPTY_STATE, type State } from '../state/decode.ts';
+import { StateDir } from '../state/store.ts';
+import { accountFailures } from '../state/failures.ts';
 import { accountTimers } from '../state/timers.ts';
 import { collect, type Clock, type Collection, type RunJournalctl, type RunSystemctl } from '../systemd/collect.ts';
 import type { JournalFrom } from '../systemd/journal.ts';
@@ -90,8 +92,9 @@ export async function runOnce(deps: RunDeps, options: { dryRun: boolean; format:
   const { dir, state } = openState(deps, !options.dryRun);
   try {
     const reads = options.dryRun || dir?.locked === true;
-    const collection = await collectAndReport(deps, journalFrom(state.journal, reads, deps.readClock().realtime));
-    return await finishRun(deps, options, collection, dir, state);
+    const startedAt = deps.readClock().realtime;
+    const collection = await collectAndReport(deps, journalFrom(state.journal, reads, startedAt));
+    return await finishRun(deps, options, collection, dir, state, startedAt);
   } finally {
     dir?.unlock();
   }
@@ -103,6 +106,7 @@ async function finishRun(
   collection: Collection,
   dir: StateDir | undefined,
   state: State,
+  startedAt: number,
 ): Promise<number> {
   const nowMs = collection.snapshot.clock.realtime * 1000;
   const limits = { maxAgeSeconds: deps.config.spoolMaxAgeSeconds, maxBytes: deps.config.spoolMaxBytes };
@@ -112,9 +116,10 @@ async function finishRun(
   const units = counts ? countStarts(state.units, collection.snapshot.units) : state.units;
   const reading = collection.journal;
   const timers = counts ? accountTimers(state.timers, collection.timers, reading, collection.snapshot.clock) : state.timers;
+  const failures = counts ? accountFailures(state.failures, collection.snapshot.units, reading, collection.snapshot.clock) : state.failures;
   let journal = state.journal;
   if (reading) {
-    const advanced = advanceJournal(state.journal, reading, collection.snapshot.clock.realtime);
+    const advanced = advanceJournal(state.journal, reading, { startedAt, collectedAt: collection.snapshot.clock.realtime });
     for (const notice of advanced.notices) deps.log[notice.level](notice.message);
     journal = advanced.position;
   }
@@ -124,6 +129,7 @@ async function finishRun(
     spooledRuns: pruned?.waiting ?? (spool as Spool).list().entries.length,
     spoolDropped,
     timers,
+    failures,
     ...(reading ? { journalReadable: reading.readable } : {}),
   };
   const observations = toObservations(collection.snapshot, remembered);
@@ -150,7 +156,7 @@ async function finishRun(
     } finally {
       if (dir?.locked) {
         try {
-          dir.writeState({ units, spoolDropped, timers, journal });
+          dir.writeState({ units, spoolDropped, timers, journal, failures });
         } catch (error) {
           deps.log.warning(`state directory ${deps.config.stateDir}: cannot save state (${describeError(error)})`);
         }

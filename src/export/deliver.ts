@@ -1,7 +1,7 @@
 /**
- * No gaps: a run that cannot be pushed is spooled; the next run that can push sends the
- * backlog first, oldest first, in bounded batches, and removes what was accepted. Each run
- * stays within its time bound: the backlog only gets what the current push does not need.
+ * No gaps: a run that cannot be pushed is spooled; the next run that can push sends it, then
+ * the backlog, oldest first, in bounded batches, and removes what was accepted. Each run stays
+ * within its time bound: the backlog only gets what the run's own push left.
  */
 import { EXIT, HeartbeatError, describeError } from '../errors.ts';
 import type { Log } from '../log.ts';
@@ -45,29 +45,33 @@ export function pruneSpool(spool: Spool, nowMs: number, limits: SpoolLimits, log
 }
 
 export interface Delivered {
-  /** Backlog runs dropped while replaying (unreadable, or refused for good). */
+  /** Backlog runs dropped while replaying (unreadable, not a run of ours, or refused for good). */
   readonly dropped: number;
   readonly replayed: number;
 }
 
-/** Sends the backlog (when this run holds the lock), then the run; spools the run on failure. */
+/** Time kept back from each push for what follows it (spooling the run, writing state.json): 300 ms, less of a short bound. */
+const reserveMs = (remainingMs: number): number => Math.min(300, remainingMs / 4);
+
+/**
+ * Pushes the run, then (when this run holds the lock) the backlog; spools the run when its own
+ * push fails. The run goes first, so its push never waits for or depends on the backlog, and
+ * an accepted run is what shows that the receiver takes pushes: only then is a spooled run it
+ * still refuses dropped. While every push is refused, nothing is dropped (the spool's age and
+ * size limits are the bound) and the run says so in one line.
+ */
 export async function deliver(run: Run, deps: DeliverDeps): Promise<Delivered> {
-  let dropped = 0;
-  let replayed = 0;
-  const { log } = deps;
   try {
-    if (deps.spool && deps.holdsLock) {
-      const backlog = await replayBacklog(deps);
-      dropped += backlog.dropped;
-      replayed += backlog.replayed;
-    }
-    await deps.push([run], Math.max(1, deps.remainingMs()));
+    await deps.push([run], Math.max(1, deps.remainingMs() - reserveMs(deps.remainingMs())));
   } catch (error) {
     if (!(error instanceof HeartbeatError)) throw error;
     throw new HeartbeatError(EXIT.failure, `${error.message}; ${keep(run, deps)}`);
   }
-  if (replayed > 0) log.info(`spool: pushed ${replayed} earlier run(s) before this one`);
-  return { dropped, replayed };
+  if (!deps.spool || !deps.holdsLock) return { dropped: 0, replayed: 0 };
+  const replay = await replayBacklog(deps.spool, deps);
+  for (const line of replay.lines) deps.log.warning(line);
+  if (replay.replayed > 0) deps.log.info(`spool: pushed ${replay.replayed} earlier run(s) after this one`);
+  return { dropped: replay.dropped, replayed: replay.replayed };
 }
 
 function keep(run: Run, deps: DeliverDeps): string {
@@ -80,18 +84,29 @@ function keep(run: Run, deps: DeliverDeps): string {
   }
 }
 
-async function replayBacklog(deps: DeliverDeps): Promise<Delivered> {
-  const spool = deps.spool as Spool;
+/** A status that says this payload will never be taken (not the receiver's state, not our credentials). */
+function refusesPayload(status: number | undefined): boolean {
+  return status !== undefined && status >= 400 && status < 500 && ![401, 403, 407, 408, 429].includes(status);
+}
+
+interface Replay extends Delivered {
+  /** At most one line per kind of problem. */
+  readonly lines: string[];
+}
+
+/** The backlog, oldest first, in bounded batches, after the run itself was accepted. */
+async function replayBacklog(spool: Spool, deps: DeliverDeps): Promise<Replay> {
   const { entries } = spool.list();
-  let dropped = 0;
+  const invalid: string[] = [];
+  const refused: string[] = [];
   let replayed = 0;
+  let stopped: string | undefined;
   let batchRuns = BATCH_RUNS;
   let index = 0;
   while (index < entries.length) {
-    // Keep a share of the time for this run's own push: half of what is left, at most 2 s.
-    const budget = deps.remainingMs() - Math.min(2000, deps.remainingMs() / 2);
+    const budget = deps.remainingMs() - reserveMs(deps.remainingMs());
     if (budget < 200) {
-      deps.log.info(`spool: ${entries.length - index} earlier run(s) left for the next run (time bound)`);
+      stopped = 'time bound';
       break;
     }
     const batch: Array<{ file: string; run: Run }> = [];
@@ -100,9 +115,8 @@ async function replayBacklog(deps: DeliverDeps): Promise<Delivered> {
       const entry = entries[index++] as (typeof entries)[number];
       const read = spool.read(entry);
       if ('error' in read) {
-        deps.log.warning(`spool: dropped ${entry.file}: ${read.error}`);
+        invalid.push(`${entry.file}: ${read.error}`);
         spool.remove(entry.file);
-        dropped++;
         continue;
       }
       batch.push({ file: entry.file, run: read });
@@ -116,23 +130,36 @@ async function replayBacklog(deps: DeliverDeps): Promise<Delivered> {
       );
     } catch (error) {
       const status = error instanceof PushError ? error.status : undefined;
-      if (status === 413 && batch.length > 1) {
-        // Too big for the receiver: retry with smaller batches.
+      if (batch.length > 1 && (status === 413 || refusesPayload(status))) {
+        // Too big, or one run in it refused: again in halves, down to single runs.
         index -= batch.length;
         batchRuns = Math.max(1, Math.floor(batch.length / 2));
         continue;
       }
-      if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
-        // Refused for good (e.g. 400): retrying would block the spool until the age limit.
-        deps.log.error(`spool: dropped ${batch.length} earlier run(s) the receiver refuses: ${describeError(error)}`);
+      if (refusesPayload(status) || status === 413) {
+        // The receiver took this run's own push and refuses this one run: it never will take it.
+        refused.push(describeError(error));
         for (const b of batch) spool.remove(b.file);
-        dropped += batch.length;
         continue;
       }
-      throw error;
+      stopped = describeError(error);
+      break;
     }
     for (const b of batch) spool.remove(b.file);
     replayed += batch.length;
+    batchRuns = BATCH_RUNS;
   }
-  return { dropped, replayed };
+  const lines: string[] = [];
+  if (invalid.length > 0) lines.push(`spool: dropped ${invalid.length} earlier run(s) that are not readable runs: ${summarise(invalid)}`);
+  if (refused.length > 0) {
+    lines.push(`spool: dropped ${refused.length} earlier run(s) the receiver refuses while it takes this run: ${summarise(refused)}`);
+  }
+  const left = spool.list().entries.length;
+  if (stopped && left > 0) lines.push(`spool: ${left} earlier run(s) left for the next run (${stopped})`);
+  return { dropped: invalid.length + refused.length, replayed, lines };
+}
+
+/** The first reason, and how many more there were. */
+function summarise(reasons: readonly string[]): string {
+  return `${reasons[0]}${reasons.length > 1 ? ` (and ${reasons.length - 1} more)` : ''}`;
 }

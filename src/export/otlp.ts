@@ -11,6 +11,8 @@ import { EXIT, HeartbeatError } from '../errors.ts';
 import { METRICS } from '../metrics/definitions.ts';
 import type { Observation, Run } from '../metrics/observe.ts';
 import { redactUrl } from '../url.ts';
+import { TOKEN_CREDENTIAL, VM_OTLP_PATH } from '../defaults.ts';
+import { maskSecrets, printable, secretsOf } from '../text.ts';
 
 export interface PushOptions {
   readonly endpoint: string;
@@ -101,20 +103,60 @@ export async function toBatch(runs: readonly Run[]): Promise<ResourceMetrics> {
 /** ExportResultCode.SUCCESS, without importing @opentelemetry/core for one constant. */
 const SUCCESS = 0;
 
-/** One OTLP request carrying the runs, oldest first; throws a HeartbeatError when it is not accepted. */
+/** One OTLP request carrying the runs, oldest first; throws a PushError when it is not accepted in time. */
 export async function pushRuns(runs: readonly Run[], options: PushOptions): Promise<void> {
   const resourceMetrics = await toBatch(runs);
+  const timeoutMs = Math.max(1, Math.round(options.timeoutMs));
+  // The exporter's own timeout and the lookup's end a little earlier, so that their more
+  // precise messages (Request timed out, DNS: no address) come first when they apply.
+  const innerMs = Math.max(1, timeoutMs - Math.min(100, timeoutMs / 10));
+  // Our own agent, so the request can be ended: the exporter's timeout is an idle timer (a
+  // receiver dribbling a header line every 0.5 s never trips it), so at the deadline the
+  // agent's sockets are destroyed and the push fails like a timeout. keepAlive as the SDK's
+  // default; lookup: a DNS server that never answers must not hold the run.
+  const agentOptions = { keepAlive: true, lookup: boundedLookup(innerMs) as never };
+  const agent = options.endpoint.startsWith('https:')
+    ? new (await import('node:https')).Agent(agentOptions)
+    : new (await import('node:http')).Agent(agentOptions);
   const exporter = new OTLPMetricExporter({
     url: options.endpoint,
     headers: { ...options.headers },
-    timeoutMillis: Math.max(1, Math.round(options.timeoutMs)),
-    // keepAlive as the SDK's default; lookup: a DNS server that never answers must not hold the run.
-    httpAgentOptions: { keepAlive: true, lookup: boundedLookup(options.timeoutMs) as never },
+    timeoutMillis: innerMs,
+    httpAgentOptions: () => agent,
   });
-  const result = await new Promise<{ code: number; error?: Error }>((resolve) => exporter.export(resourceMetrics, resolve));
+  let timer: NodeJS.Timeout | undefined;
+  const result = await Promise.race([
+    new Promise<{ code: number; error?: Error }>((resolve) => exporter.export(resourceMetrics, resolve)),
+    new Promise<{ code: number; error?: Error }>((resolve) => {
+      timer = setTimeout(
+        () =>
+          resolve({ code: -1, error: new Error(`timed out: no whole answer within ${timeoutMs} ms (the receiver answers too slowly)`) }),
+        timeoutMs,
+      );
+    }),
+  ]);
+  clearTimeout(timer);
+  agent.destroy();
   if (result.code !== SUCCESS) {
-    throw new PushError(`push to ${redactUrl(options.endpoint)} failed: ${describePushError(result.error)}`, httpStatus(result.error));
+    const status = httpStatus(result.error);
+    const reason = maskSecrets(printable(describePushError(result.error)), secretsOf(options.headers));
+    throw new PushError(`push to ${redactUrl(options.endpoint)} failed: ${reason}${hintFor(status, reason)}`, status);
   }
+}
+
+/**
+ * What to check, for the answers that mean the push is misaddressed or unauthorised (no retry
+ * helps, and the spool keeps every run until it is fixed).
+ */
+export function hintFor(status: number | undefined, reason: string): string {
+  if (/unsupported path requested/.test(reason)) {
+    return ` (VictoriaMetrics takes OTLP at ${VM_OTLP_PATH}: set OTEL_EXPORTER_OTLP_METRICS_ENDPOINT or --endpoint to its bare host or to http://HOST:8428${VM_OTLP_PATH})`;
+  }
+  if (status === 401 || status === 403) {
+    return ` (check the token: the ${TOKEN_CREDENTIAL} credential, or the Authorization header in OTEL_EXPORTER_OTLP_HEADERS or the config file)`;
+  }
+  if (status === 404 || status === 405) return ` (check the endpoint path: VictoriaMetrics takes OTLP at ${VM_OTLP_PATH})`;
+  return '';
 }
 
 /** A refused or failed push; `status` is the HTTP status when the receiver answered one. */

@@ -4,11 +4,12 @@
  * reported and removed, never parsed. Written like every state file: a temporary name,
  * fsync, rename. Any run may add to it; only the lock holder replays and prunes (deliver.ts).
  */
-import { readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Observation, Run } from '../metrics/observe.ts';
 import { decodeFrame, encodeFrame } from '../state/frame.ts';
-import { STALE_MS, errno, writeAtomically, type StateDir } from '../state/store.ts';
+import { STALE_MS, errno, readProblem, readRegularFile, writeAtomically, type StateDir } from '../state/store.ts';
+import { METRICS } from '../metrics/definitions.ts';
 
 export interface SpoolLimits {
   /** Runs older than this are dropped unsent (VictoriaMetrics' retention would drop them anyway). */
@@ -73,21 +74,20 @@ export class Spool {
   read(entry: SpoolEntry): Run | { error: string } {
     let bytes: Buffer;
     try {
-      bytes = readFileSync(join(this.dir, entry.file));
+      bytes = readRegularFile(join(this.dir, entry.file), MAX_RUN_BYTES);
     } catch (error) {
-      return { error: `unreadable (${errno(error) ?? String(error)})` };
+      return { error: `unreadable (${readProblem(error)})` };
     }
     const frame = decodeFrame(bytes);
     if ('error' in frame) return frame;
+    let parsed: unknown;
     try {
-      const run = JSON.parse(frame.payload) as { collectedAt?: unknown; observations?: unknown };
-      if (typeof run.collectedAt === 'number' && Array.isArray(run.observations)) {
-        return { collectedAt: run.collectedAt, observations: run.observations as Observation[] };
-      }
+      parsed = JSON.parse(frame.payload);
     } catch {
-      // fall through
+      return { error: 'corrupt: not JSON' };
     }
-    return { error: 'corrupt: not a run' };
+    const run = checkRun(parsed);
+    return typeof run === 'string' ? { error: `not a run of ours: ${run}` } : run;
   }
 
   remove(file: string): void {
@@ -119,4 +119,41 @@ export function overLimits(
     total -= entry.bytes;
   }
   return dropped;
+}
+
+/** A spooled run of 1000 units is ~1 MB and 7,000 observations; far bigger ones were not written by a run. */
+export const MAX_RUN_BYTES = 16 * 1024 * 1024;
+export const MAX_RUN_OBSERVATIONS = 100_000;
+
+const LABELS_OF: ReadonlyMap<string, readonly string[]> = new Map(METRICS.map((m) => [m.name, [...m.labels].sort()]));
+
+/**
+ * Pure: a spooled run as this exporter writes it, or what is wrong with it. Checked before it
+ * goes into a request, so one bad file cannot fail the push of the others: known metric
+ * names with their own label keys, string label values, finite numbers, a bounded size.
+ */
+export function checkRun(value: unknown): Run | string {
+  if (typeof value !== 'object' || value === null) return 'not an object';
+  const { collectedAt, observations } = value as { collectedAt?: unknown; observations?: unknown };
+  if (typeof collectedAt !== 'number' || !Number.isFinite(collectedAt)) return 'no collection time';
+  if (!Array.isArray(observations)) return 'no observations';
+  if (observations.length > MAX_RUN_OBSERVATIONS) return `${observations.length} observations, more than ${MAX_RUN_OBSERVATIONS}`;
+  for (const [i, o] of observations.entries()) {
+    const problem = observationProblem(o);
+    if (problem) return `observation ${i}: ${problem}`;
+  }
+  return { collectedAt, observations: observations as Observation[] };
+}
+
+function observationProblem(o: unknown): string | undefined {
+  if (typeof o !== 'object' || o === null) return 'not an object';
+  const { name, labels, value } = o as { name?: unknown; labels?: unknown; value?: unknown };
+  const keys = typeof name === 'string' ? LABELS_OF.get(name) : undefined;
+  if (!keys) return `unknown metric ${JSON.stringify(String(name)).slice(0, 80)}`;
+  if (typeof value !== 'number' || !Number.isFinite(value)) return 'value is not a finite number';
+  if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) return 'labels are not a map';
+  const own = Object.keys(labels).sort();
+  if (own.length !== keys.length || own.some((k, i) => k !== keys[i])) return `labels ${own.join(',')} are not ${keys.join(',')}`;
+  if (own.some((k) => typeof (labels as Record<string, unknown>)[k] !== 'string')) return 'a label value is not a string';
+  return undefined;
 }

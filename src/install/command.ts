@@ -10,6 +10,7 @@ import { parseDuration } from '../duration.ts';
 import type { CommandContext } from '../commands/context.ts';
 import { EXIT, describeError, usageError } from '../errors.ts';
 import { createSystemctl, type Scope } from '../systemd/systemctl.ts';
+import type { RunSystemctl } from '../systemd/collect.ts';
 import { posix } from 'node:path';
 import {
   SERVICE,
@@ -18,6 +19,7 @@ import {
   CODE_CACHE_NAME,
   MAKE_CODE_CACHE_NAME,
   SERVICE_USER,
+  CREDSTORE_NAME,
   SYSUSERS_PATH,
   renderService,
   renderSysusers,
@@ -121,7 +123,22 @@ export interface InstallRuntime {
 
 function defaultIO(scope: Scope, env: NodeJS.ProcessEnv): InstallIO {
   // enable --now waits for the start job of the timer only; 25 s is sd-bus' own default.
-  return createFsIO(env[INSTALL_ROOT_ENV] ?? '', createSystemctl({ scope, timeoutMs: () => 25_000, env }), env);
+  const systemctl = createSystemctl({ scope, timeoutMs: () => 25_000, env });
+  const root = env[INSTALL_ROOT_ENV] ?? '';
+  return createFsIO(root, root ? offlineSystemctl(root, systemctl) : systemctl, env);
+}
+
+/**
+ * Below an install root the running manager is never asked: `enable`/`disable` become
+ * `systemctl --root=ROOT enable|disable` (symlinks in the root, no --now), and the calls that
+ * only talk to a manager (daemon-reload, stop, reset-failed) are left out.
+ */
+export function offlineSystemctl(root: string, systemctl: RunSystemctl): RunSystemctl {
+  return async (args) => {
+    const verb = args[0];
+    if (verb !== 'enable' && verb !== 'disable') return '';
+    return systemctl([`--root=${root}`, verb, ...args.slice(1).filter((a) => a !== '--now')]);
+  };
 }
 
 /** Runs each command in order, stopping at the first failure; returns the failure, if any. */
@@ -196,7 +213,12 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
   }
   if (configPath && !io.exists(configPath)) ctx.log.warning(`--config ${configPath} does not exist yet: each run will fail until it does`);
   if (configPath && args.scope === 'system' && ((io.mode(configPath) ?? 0o644) & 0o004) === 0) {
-    ctx.log.warning(`--config ${configPath} is not world-readable: the service's dynamic user cannot read it (chmod o+r)`);
+    ctx.log.warning(
+      `--config ${configPath} is not world-readable: the service user cannot read it (chmod o+r; keep secrets out of it then: a token belongs in /etc/credstore/${CREDSTORE_NAME})`,
+    );
+  }
+  if (configPath && ((io.mode(configPath) ?? 0) & 0o002) !== 0) {
+    ctx.log.warning(`--config ${configPath} is world-writable: anyone on this host can change where the token is sent (chmod o-w)`);
   }
 
   io.mkdirp(layout.libDir);
@@ -233,6 +255,10 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
   if (failure) {
     ctx.log.error(`failed: ${failure}`);
     ctx.stdout(`The unit files are written but not active. Run:\n${commands.map((c) => `  ${c}`).join('\n')}\n`);
+  } else if (ctx.env[INSTALL_ROOT_ENV]) {
+    ctx.stdout(
+      `enabled ${TIMER} in ${ctx.env[INSTALL_ROOT_ENV]} (the running manager was not told; a system booted from it starts the timer)\n`,
+    );
   } else {
     ctx.stdout(`enabled and started ${TIMER} (every ${args.intervalSeconds}s): ${manualCommand(args.scope, ['list-timers', TIMER])}\n`);
   }

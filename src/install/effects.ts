@@ -2,14 +2,17 @@
  * Edge: the files and tools install and uninstall touch (InstallIO), below an install root, and
  * injected like collect.ts's RunSystemctl so tests run both commands into a temporary root.
  */
+import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
+  constants,
   copyFileSync,
   existsSync,
   lstatSync,
   mkdirSync,
   readFileSync,
   readdirSync,
+  renameSync,
   rmdirSync,
   rmSync,
   statSync,
@@ -95,18 +98,24 @@ export function createFsIO(root: string, systemctl: RunSystemctl, env: Readonly<
         return false;
       }
     },
+    // Files are written to a new temp file beside their place and renamed over it: a symlink
+    // planted at a unit or bundle path is replaced, never written through, and a reader never
+    // sees half a file. Modes are set explicitly, whatever the installing shell's umask.
     writeFile: (p, content) =>
-      wrap('cannot write', p, () => {
-        writeFileSync(at(p), content, { mode: 0o644 });
-        chmodSync(at(p), 0o644);
-      }),
+      wrap('cannot write', p, () => replaceFile(at(p), (tmp) => writeFileSync(tmp, content, { flag: 'wx', mode: 0o644 }))),
     copyFile: (from, to) =>
       wrap('cannot copy to', to, () => {
         if (sameFile(from, at(to))) return; // re-running install from the installed copy
-        copyFileSync(from, at(to));
-        chmodSync(at(to), 0o644);
+        replaceFile(at(to), (tmp) => copyFileSync(from, tmp, constants.COPYFILE_EXCL));
       }),
-    mkdirp: (p) => wrap('cannot create', p, () => void mkdirSync(at(p), { recursive: true, mode: 0o755 })),
+    mkdirp: (p) =>
+      wrap('cannot create', p, () => {
+        // Each directory install creates gets 0755 (a 077 umask would leave the service user unable to load the bundle).
+        const missing: string[] = [];
+        for (let dir = at(p); !existsSync(dir) && dir !== posix.dirname(dir); dir = posix.dirname(dir)) missing.push(dir);
+        mkdirSync(at(p), { recursive: true, mode: 0o755 });
+        for (const dir of missing) chmodSync(dir, 0o755);
+      }),
     removeFile: (p) =>
       wrap('cannot remove', p, () => {
         if (!isSymlink(at(p)) && !existsSync(at(p))) return false;
@@ -153,6 +162,19 @@ export function createFsIO(root: string, systemctl: RunSystemctl, env: Readonly<
     // Two warm-up ticks of the bundle on recorded output; a minute is plenty on a busy host.
     makeCodeCache: (node, maker, dir) => runTool(node, [at(maker), at(dir)], env, 60_000),
   };
+}
+
+/** Writes a fresh temp file (exclusive, unguessable name) with `write`, sets 0644, renames it to `path`. */
+function replaceFile(path: string, write: (tmp: string) => void): void {
+  const tmp = `${posix.dirname(path)}/.${posix.basename(path)}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    write(tmp);
+    chmodSync(tmp, 0o644);
+    renameSync(tmp, path);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
+  }
 }
 
 function sameFile(a: string, b: string): boolean {

@@ -98,6 +98,55 @@ export const UNIT_FAILED = define({
   help: '1 when ActiveState=failed, else 0; result is the Result (exit-code, signal, core-dump, timeout, start-limit-hit, oom-kill, ...). Also set for failed units outside the allowlist.',
 });
 
+/** The journal sees every failure, including crashes Restart= recovers and oneshots that fail between two ticks. */
+export const UNIT_FAILURES = define({
+  name: 'systemd_unit_failures_total',
+  type: 'counter',
+  unit: '1',
+  labels: ['unit', 'host', 'result'],
+  source: "PID 1's journal entry per failure (MESSAGE_ID d9b373ed..., UNIT_RESULT); fallback: failed runs seen at ticks",
+  help: 'Failures of the unit by result (exit-code, signal, core-dump, timeout, start-limit-hit, ...), each counted once from the journal; one per failed run seen at a tick when the journal cannot be read. Kept in the state directory; absent until the first failure.',
+});
+
+/** systemd forgets a failure on the next start: the time is remembered in the state directory. */
+export const UNIT_LAST_FAILURE = define({
+  name: 'systemd_unit_last_failure_timestamp_seconds',
+  type: 'gauge',
+  unit: 'seconds',
+  labels: ['unit', 'host'],
+  source: "the journal entry's time of the latest failure; fallback: the failed run's InactiveEnter/ExecMainExit timestamp",
+  help: "Unix time of the unit's latest failure (its result: the systemd_unit_failures_total series that grew then); absent until one is seen (kept across reboots).",
+});
+
+/** A failed ExecReload= leaves the unit active with Result=success: only ReloadResult and the journal tell. */
+export const UNIT_RELOADS = define({
+  name: 'systemd_unit_reloads_total',
+  type: 'counter',
+  unit: '1',
+  labels: ['unit', 'host', 'result'],
+  source: "PID 1's journal entry per finished reload job (MESSAGE_ID 7b05ebc6..., JOB_TYPE=reload, JOB_RESULT)",
+  help: 'Reload jobs of the unit by JOB_RESULT (done, failed, timeout, ...), counted from the journal; kept in the state directory; absent until the first reload.',
+});
+
+export const UNIT_RELOAD_FAILED = define({
+  name: 'systemd_unit_reload_failed',
+  type: 'gauge',
+  unit: '1',
+  labels: ['unit', 'host'],
+  source: 'ReloadResult (services)',
+  help: "1 while the unit's latest reload failed (ReloadResult is not success), else 0; a good reload clears it. Services only.",
+});
+
+/** A start skipped by Condition*= is no failure to systemd (Result=success) and no run. */
+export const UNIT_CONDITION_MET = define({
+  name: 'systemd_unit_condition_met',
+  type: 'gauge',
+  unit: '1',
+  labels: ['unit', 'host'],
+  source: 'ConditionResult, ConditionTimestampMonotonic',
+  help: "1 when the unit's Condition*= settings held at its latest start, 0 when that start was skipped; absent before any start.",
+});
+
 export const FAILED_UNITS = define({
   name: 'systemd_failed_units',
   type: 'gauge',
@@ -150,8 +199,8 @@ export const TIMER_LAST_RESULT = define({
   type: 'gauge',
   unit: '1',
   labels: ['unit', 'host', 'service', 'result'],
-  source: "the triggered service's Result after its latest finished run",
-  help: "1 for the Result of the timer job's latest finished run (success, exit-code, signal, timeout, ...); one series at a time.",
+  source: "the triggered service's Result after its latest finished run (journal or show, whichever is later)",
+  help: "1 for the Result of the timer job's latest finished run (success, exit-code, signal, timeout, ..., or skipped when an unmet condition skipped it); one series at a time.",
 });
 
 /** The journal sees every run, including those between two ticks that `systemctl show` cannot. */
@@ -160,8 +209,9 @@ export const TIMER_RUNS = define({
   type: 'counter',
   unit: '1',
   labels: ['unit', 'host', 'service', 'result'],
-  source: "PID 1's journal entries per finished run (MESSAGE_ID 7ad2d189... success, d9b373ed... failure); fallback: InvocationID changes",
-  help: "Finished runs of the timer's job by result, counted once each from the journal (exact), or one per new InvocationID when the journal cannot be read.",
+  source:
+    "PID 1's journal entries per finished run (MESSAGE_ID 7ad2d189... success, d9b373ed... failure) and per start skipped by a condition (39f53479...); fallback: InvocationID changes",
+  help: 'Finished runs of the timer\'s job by result, counted once each from the journal (exact), or one per new InvocationID when the journal cannot be read; result="skipped" for a trigger whose job an unmet Condition*= skipped.',
 });
 
 export const HEARTBEAT_JOURNAL_READABLE = define({
@@ -170,7 +220,7 @@ export const HEARTBEAT_JOURNAL_READABLE = define({
   unit: '1',
   labels: ['host'],
   source: 'the exporter (journalctl)',
-  help: "1 when timer jobs' runs were read from the journal this run; 0 when it could not be read and runs were counted from InvocationID changes (logged). Absent without timers, and with --user (the user manager's runs are not read from the journal).",
+  help: "1 when failures, reloads and timer jobs' runs were read from the journal this run; 0 when it could not be read and they were counted from what show has at each tick (logged). Absent with --user (the user manager's entries are not read from the journal).",
 });
 
 export const HEARTBEAT_LAST_RUN = define({
@@ -235,6 +285,11 @@ export const METRICS = [
   UNIT_SECONDS_SINCE_ACTIVE,
   UNIT_LOADED,
   UNIT_FAILED,
+  UNIT_FAILURES,
+  UNIT_LAST_FAILURE,
+  UNIT_RELOADS,
+  UNIT_RELOAD_FAILED,
+  UNIT_CONDITION_MET,
   FAILED_UNITS,
   TIMER_LAST_TRIGGER,
   TIMER_INTERVAL,

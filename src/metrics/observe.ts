@@ -2,6 +2,7 @@
  * Pure: what systemd said in one tick -> the observations to push. Every name used here is
  * a constant from definitions.ts.
  */
+import type { FailureMemory } from '../state/failures.ts';
 import type { TimerMemory } from '../state/timers.ts';
 import type { Clock, Snapshot } from '../systemd/collect.ts';
 import { unitType, type UnitStatus } from '../systemd/unit.ts';
@@ -21,7 +22,12 @@ import {
   TIMER_NEXT_ELAPSE,
   TIMER_RUNS,
   UNIT_ACTIVE,
+  UNIT_CONDITION_MET,
   UNIT_FAILED,
+  UNIT_FAILURES,
+  UNIT_LAST_FAILURE,
+  UNIT_RELOAD_FAILED,
+  UNIT_RELOADS,
   UNIT_LAST_EXIT_STATUS,
   UNIT_LOADED,
   UNIT_RESTART_COUNT,
@@ -51,7 +57,9 @@ export interface Remembered {
   readonly spoolDropped: number;
   /** What each timer's job did (state/timers.ts), by timer name. */
   readonly timers?: Readonly<Record<string, TimerMemory>>;
-  /** Whether the journal could be read for the timers' runs; undefined when not asked. */
+  /** Failures and reloads of each allowlisted unit (state/failures.ts), by unit name. */
+  readonly failures?: Readonly<Record<string, FailureMemory>>;
+  /** Whether the journal could be read; undefined when not asked. */
   readonly journalReadable?: boolean;
 }
 
@@ -112,7 +120,15 @@ export function toObservations(snapshot: Snapshot, remembered?: Remembered): Obs
     push(UNIT_FAILED.name, { unit, result: status.result ?? '' }, status.activeState === 'failed' ? 1 : 0);
     const age = secondsSinceActive(status, clock);
     if (age !== undefined) push(UNIT_SECONDS_SINCE_ACTIVE.name, { unit }, age);
+    if (status.conditionMet !== undefined) push(UNIT_CONDITION_MET.name, { unit }, status.conditionMet ? 1 : 0);
+    const failures = remembered?.failures && Object.hasOwn(remembered.failures, unit) ? remembered.failures[unit] : undefined;
+    if (failures) {
+      for (const [result, count] of Object.entries(failures.failures).sort()) push(UNIT_FAILURES.name, { unit, result }, count);
+      if (failures.lastFailure !== undefined) push(UNIT_LAST_FAILURE.name, { unit }, failures.lastFailure);
+      for (const [result, count] of Object.entries(failures.reloads).sort()) push(UNIT_RELOADS.name, { unit, result }, count);
+    }
     if (unitType(unit) === 'service' || unitType(status.id) === 'service') {
+      if (status.reloadResult !== undefined) push(UNIT_RELOAD_FAILED.name, { unit }, status.reloadResult === 'success' ? 0 : 1);
       if (status.nRestarts !== undefined) push(UNIT_RESTART_COUNT.name, { unit }, status.nRestarts);
       const starts = remembered && Object.hasOwn(remembered.starts, unit) ? remembered.starts[unit] : undefined;
       if (starts !== undefined) push(UNIT_STARTS.name, { unit }, starts);

@@ -34,7 +34,12 @@ export interface JournalNotice {
 export function advanceJournal(
   previous: JournalPosition,
   reading: JournalReading,
-  collectedAt: number,
+  times: {
+    /** When this tick started: where its read began when no entry was ever seen. */
+    readonly startedAt: number;
+    /** When `show` was read: the fallback counted what it saw finished by then. */
+    readonly collectedAt: number;
+  },
 ): { position: JournalPosition; notices: JournalNotice[] } {
   const notices: JournalNotice[] = [];
   if (reading.readable !== (previous.readable ?? true)) {
@@ -56,7 +61,7 @@ export function advanceJournal(
   const position: JournalPosition = reading.readable
     ? reading.cursor !== undefined
       ? { cursor: reading.cursor, readable: true }
-      : { ...previous, since: previous.since ?? collectedAt, readable: true }
-    : { since: collectedAt, readable: false };
+      : { ...previous, since: previous.since ?? times.startedAt, readable: true }
+    : { since: times.collectedAt, readable: false };
   return { position, notices };
 }

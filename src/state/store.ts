@@ -8,35 +8,83 @@
  *   replays, prunes and writes state.json. A lock whose process is gone, or older than any
  *   run can live (60 s; a run is bounded at 25 s), is taken over.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import type { JournalPosition } from './journal-position.ts';
-import type { StartsMemory } from './starts.ts';
-import type { TimersMemory } from './timers.ts';
+import { EMPTY_STATE, decodeState, type State } from './decode.ts';
 
-export interface State {
-  readonly units: StartsMemory;
-  /** Runs ever dropped from the spool unsent (systemd_heartbeat_spool_dropped_runs_total). */
-  readonly spoolDropped: number;
-  readonly timers: TimersMemory;
-  readonly journal: JournalPosition;
-}
-
-export const EMPTY_STATE: State = { units: {}, spoolDropped: 0, timers: {}, journal: {} };
+/** state.json of 10,000 units and timers is ~2 MB. */
+const MAX_STATE_BYTES = 16 * 1024 * 1024;
 
 /** A lock or temporary file older than this belongs to no live run (a run is bounded at 25 s). */
 export const STALE_MS = 60_000;
 
+/**
+ * Writes a new file beside `path` (exclusive, unguessable name: a planted symlink or file at a
+ * predictable name is never followed), fsyncs and renames it into place. A failed write (a
+ * full disk) removes its temp file.
+ */
 export function writeAtomically(path: string, data: string | Buffer): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
+    try {
+      writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * A state or spool file's bytes: opened without following a link and without blocking (a FIFO
+ * planted in its place), read only when it is a regular file of at most `maxBytes`.
+ */
+export function readRegularFile(path: string, maxBytes: number): Buffer {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new StateFileError('not a regular file');
+    if (stat.size > maxBytes) throw new StateFileError(`${stat.size} bytes, more than the ${maxBytes} a file here can hold`);
+    const buffer = Buffer.alloc(stat.size);
+    let read = 0;
+    while (read < buffer.length) {
+      const n = readSync(fd, buffer, read, buffer.length - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return buffer.subarray(0, read);
   } finally {
     closeSync(fd);
   }
-  renameSync(tmp, path);
+}
+
+/** A file in the state directory that is not what it should be (its message says how). */
+export class StateFileError extends Error {}
+
+/** Why a file could not be read, in a few words: the errno (ELOOP: a symlink) or what is wrong with it. */
+export function readProblem(error: unknown): string {
+  if (error instanceof StateFileError) return error.message;
+  const code = errno(error);
+  return code === 'ELOOP' ? 'a symlink, not followed' : (code ?? String(error));
 }
 
 /**
@@ -67,9 +115,21 @@ export class StateDir {
 
   private constructor(readonly dir: string) {}
 
-  /** Creates the directory (0700) with the spool's below it; throws with the path and errno when it cannot. */
+  /**
+   * Creates the directory (0700) with the spool's below it; throws with the path and errno when
+   * it cannot, and refuses one that another user owns or that others may write: whoever can
+   * write it could plant links or files there that this run would read or replace.
+   */
   static open(dir: string): StateDir {
     makeDirs(join(dir, 'spool'), 0o700);
+    for (const d of [dir, join(dir, 'spool')]) {
+      const stat = statSync(d);
+      const uid = process.getuid?.();
+      if (uid !== undefined && stat.uid !== uid) throw new StateFileError(`${d} is owned by uid ${stat.uid}, not by this user (${uid})`);
+      if ((stat.mode & 0o022) !== 0) {
+        throw new StateFileError(`${d} is writable by others (mode ${(stat.mode & 0o7777).toString(8)}): chmod go-w it`);
+      }
+    }
     return new StateDir(dir);
   }
 
@@ -81,21 +141,30 @@ export class StateDir {
   tryLock(): boolean {
     const path = join(this.dir, 'lock');
     for (let attempt = 0; attempt < 2; attempt++) {
+      let fd: number;
       try {
-        const fd = openSync(path, 'wx', 0o600);
-        writeSync(fd, `${process.pid}\n`);
-        closeSync(fd);
-        this.#locked = true;
-        return true;
+        fd = openSync(path, 'wx', 0o600);
       } catch (error) {
         if (errno(error) !== 'EEXIST') throw error;
+        if (!this.#lockIsStale(path)) return false;
+        try {
+          unlinkSync(path);
+        } catch (unlinkError) {
+          if (errno(unlinkError) !== 'ENOENT') throw unlinkError;
+        }
+        continue;
       }
-      if (!this.#lockIsStale(path)) return false;
       try {
-        unlinkSync(path);
+        writeSync(fd, `${process.pid}\n`);
       } catch (error) {
-        if (errno(error) !== 'ENOENT') throw error;
+        // A full disk: an empty lock left behind would read as another run's for the next one.
+        closeSync(fd);
+        rmSync(path, { force: true });
+        throw error;
       }
+      closeSync(fd);
+      this.#locked = true;
+      return true;
     }
     return false;
   }
@@ -104,7 +173,7 @@ export class StateDir {
     try {
       const age = Date.now() - statSync(path).mtimeMs;
       if (age > STALE_MS) return true;
-      const pid = Number(readFileSync(path, 'utf8').trim());
+      const pid = Number(readRegularFile(path, 64).toString('utf8').trim());
       if (!Number.isInteger(pid) || pid <= 0) return age > 1000; // being written, or garbage
       process.kill(pid, 0);
       return false;
@@ -127,32 +196,18 @@ export class StateDir {
   readState(): { state: State; problem?: string } {
     let text: string;
     try {
-      text = readFileSync(join(this.dir, 'state.json'), 'utf8');
+      text = readRegularFile(join(this.dir, 'state.json'), MAX_STATE_BYTES).toString('utf8');
     } catch (error) {
       if (errno(error) === 'ENOENT') return { state: EMPTY_STATE };
-      return { state: EMPTY_STATE, problem: `state.json unreadable (${errno(error) ?? String(error)}), starting afresh` };
+      return { state: EMPTY_STATE, problem: `state.json unreadable (${readProblem(error)}), starting afresh` };
     }
+    let state: State | undefined;
     try {
-      const parsed = JSON.parse(text) as unknown;
-      if (typeof parsed === 'object' && parsed !== null) {
-        const { units, spoolDropped, timers, journal } = parsed as Record<string, unknown>;
-        const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-        if (isRecord(units) && typeof spoolDropped === 'number') {
-          // timers and journal came later: a state file without them is still good.
-          return {
-            state: {
-              units: units as StartsMemory,
-              spoolDropped,
-              timers: isRecord(timers) ? (timers as TimersMemory) : {},
-              journal: isRecord(journal) ? (journal as JournalPosition) : {},
-            },
-          };
-        }
-      }
+      state = decodeState(JSON.parse(text));
     } catch {
-      // fall through
+      // not JSON
     }
-    return { state: EMPTY_STATE, problem: 'state.json is not a state file, starting afresh (counters restart at 0)' };
+    return state ? { state } : { state: EMPTY_STATE, problem: 'state.json is not a state file, starting afresh (counters restart at 0)' };
   }
 
   writeState(state: State): void {

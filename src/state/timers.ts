@@ -7,7 +7,9 @@
  * - lastSuccess: systemd forgets a success as soon as a run fails, so it is kept here. After
  *   a reboot it is still known (wall-clock time); on the very first tick it is known only if
  *   the latest run succeeded.
- * - lastResult: the Result of the job's latest finished run, from `systemctl show`.
+ * - lastResult: the Result of the job's latest finished run, from whichever source in the tick
+ *   saw the latest: the journal's runs or `show` (which has no result while a run is going,
+ *   so a job that is running at every tick still gets the result of the run before).
  */
 import type { Clock, WatchedTimer } from '../systemd/collect.ts';
 import type { JournalReading } from '../systemd/journal.ts';
@@ -18,6 +20,8 @@ export interface TimerMemory {
   readonly runs: Readonly<Record<string, number>>;
   readonly lastSuccess?: number;
   readonly lastResult?: string;
+  /** Unix seconds the run of lastResult finished (when known). */
+  readonly lastResultAt?: number;
   /** The latest finished invocation counted by the fallback. */
   readonly countedInvocation?: string;
 }
@@ -52,33 +56,51 @@ export function accountTimers(
     const kept = before && before.service === timer.service ? before : undefined;
     // success is always there (0 until the first one), so a rule sees the series from the start.
     const runs: Record<string, number> = { success: 0, ...(kept?.runs ?? {}) };
+    // Own keys only: a result named `constructor` is a count like any other.
+    const count = (result: string): void => {
+      runs[result] = (Object.hasOwn(runs, result) ? (runs[result] as number) : 0) + 1;
+    };
     let lastSuccess = kept?.lastSuccess;
-    let lastResult = kept?.lastResult;
+    let last = kept?.lastResult === undefined ? undefined : { result: kept.lastResult, at: kept.lastResultAt ?? Number.NEGATIVE_INFINITY };
+    /** A finished run; `at` undefined: its end is not known, but it is what systemd holds now. */
+    const finishedRun = (result: string, at: number | undefined): void => {
+      if (!last || (at ?? clock.realtime) >= last.at) last = { result, at: at ?? clock.realtime };
+      if (result === 'success' && at !== undefined) lastSuccess = Math.max(lastSuccess ?? 0, at);
+    };
     let countedInvocation = kept?.countedInvocation;
     const service = timer.serviceStatus;
 
     if (journal?.readable) {
       for (const run of journal.runs) {
         if (run.service !== timer.service) continue;
-        runs[run.result] = (runs[run.result] ?? 0) + 1;
-        if (run.result === 'success') lastSuccess = Math.max(lastSuccess ?? 0, run.finishedAt);
+        count(run.result);
+        finishedRun(run.result, run.finishedAt);
+      }
+    }
+    if (journal?.readable) {
+      // A start skipped by an unmet condition: the timer fired, the job did not run (Result stays success).
+      for (const job of journal.skipped ?? []) {
+        if (job.unit !== timer.service) continue;
+        count('skipped');
+        finishedRun('skipped', job.at);
       }
     }
     if (service && service.loadState === 'loaded' && finished(service)) {
       const result = service.result ?? 'success';
-      lastResult = result;
       if (!journal?.readable && kept && service.invocationId !== countedInvocation) {
-        runs[result] = (runs[result] ?? 0) + 1;
+        count(result);
       }
       countedInvocation = service.invocationId;
-      const at = finishedAt(service, clock);
-      if (result === 'success' && at !== undefined) lastSuccess = Math.max(lastSuccess ?? 0, at);
+      finishedRun(result, finishedAt(service, clock));
     }
+    const lastResult = last?.result;
+    const lastResultAt = last && Number.isFinite(last.at) ? last.at : undefined;
     next[timer.name] = {
       service: timer.service,
       runs,
       ...(lastSuccess !== undefined ? { lastSuccess } : {}),
       ...(lastResult !== undefined ? { lastResult } : {}),
+      ...(lastResultAt !== undefined ? { lastResultAt } : {}),
       ...(countedInvocation !== undefined ? { countedInvocation } : {}),
     };
   }

@@ -16,6 +16,8 @@ import {
   type Summary,
   type TimerFinding,
   type TimerJob,
+  type UnitFailures,
+  type FailedReloads,
   type UnitRestarts,
 } from './model.ts';
 import type { QueryResults, SummaryWindow } from './queries.ts';
@@ -262,9 +264,10 @@ function timerJobsOf(host: string, r: QueryResults): TimerJob[] {
       byResult[result] = (byResult[result] ?? 0) + Math.round(s.value);
     }
     const successes = byResult['success'] ?? 0;
+    const skipped = byResult['skipped'] ?? 0;
     const failuresByResult = Object.fromEntries(
       Object.entries(byResult)
-        .filter(([result, n]) => result !== 'success' && n > 0)
+        .filter(([result, n]) => result !== 'success' && result !== 'skipped' && n > 0)
         .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)),
     );
     const failures = Object.values(failuresByResult).reduce((sum, n) => sum + n, 0);
@@ -277,12 +280,42 @@ function timerJobsOf(host: string, r: QueryResults): TimerJob[] {
       successes,
       failures,
       failuresByResult,
+      skipped,
       lastSuccessAt: success?.value ?? null,
       lastResult: latest?.labels['result'] ?? null,
-      problem: failures > 0 && successes === 0,
+      problem: failures + skipped > 0 && successes === 0,
     });
   }
   return out.sort((a, b) => Number(b.problem) - Number(a.problem) || b.failures - a.failures || byUnit(a, b));
+}
+
+/** Failures per unit in the window by result, with the latest failure's time. */
+function failuresOf(host: string, r: QueryResults): UnitFailures[] {
+  const counted = groupBy(
+    (r.unitFailures ?? []).filter((s) => hostOf(s) === host),
+    unitOf,
+  );
+  const last = new Map((r.unitLastFailure ?? []).filter((s) => hostOf(s) === host).map((s) => [unitOf(s), s.value]));
+  const out: UnitFailures[] = [];
+  for (const [unit, series] of counted) {
+    const byResult: Record<string, number> = {};
+    for (const s of series) byResult[s.labels['result'] ?? ''] = (byResult[s.labels['result'] ?? ''] ?? 0) + Math.round(s.value);
+    const sorted = Object.fromEntries(
+      Object.entries(byResult)
+        .filter(([, n]) => n > 0)
+        .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)),
+    );
+    const failures = Object.values(sorted).reduce((sum, n) => sum + n, 0);
+    if (failures > 0) out.push({ unit, failures, byResult: sorted, lastFailureAt: last.get(unit) ?? null });
+  }
+  return out.sort((a, b) => b.failures - a.failures || byUnit(a, b));
+}
+
+function failedReloadsOf(host: string, r: QueryResults): FailedReloads[] {
+  return (r.failedReloads ?? [])
+    .filter((s) => hostOf(s) === host && Math.round(s.value) > 0)
+    .map((s) => ({ unit: unitOf(s), failed: Math.round(s.value) }))
+    .sort(byUnit);
 }
 
 export function hostsIn(r: QueryResults): string[] {
@@ -308,6 +341,8 @@ export function buildSummary(r: QueryResults, w: SummaryWindow, hostFilter: stri
     const restarts = restartsOf(host, r, w, lastStep);
     const timers = timersOf(host, r, w, lastStep);
     const timerJobs = timerJobsOf(host, r);
+    const failures = failuresOf(host, r);
+    const failedReloads = failedReloadsOf(host, r);
     const missing = missingOf(host, r, w, lastStep);
     const noData = !withData.has(host);
     const unitsSeries = r.units.find((s) => hostOf(s) === host);
@@ -317,9 +352,24 @@ export function buildSummary(r: QueryResults, w: SummaryWindow, hostFilter: stri
         restarts.length +
         timers.filter((t) => t.problem).length +
         timerJobs.filter((j) => j.problem).length +
+        failures.length +
+        failedReloads.length +
         missing.length +
         (coverage.problem ? 1 : 0);
-    return { host, noData, units: unitsSeries?.value ?? null, problems, failed, restarts, timers, timerJobs, missing, coverage };
+    return {
+      host,
+      noData,
+      units: unitsSeries?.value ?? null,
+      problems,
+      failed,
+      restarts,
+      failures,
+      failedReloads,
+      timers,
+      timerJobs,
+      missing,
+      coverage,
+    };
   });
   const problems = hosts.reduce((sum, h) => sum + h.problems, 0);
   const within = `in the last ${w.since}`;

@@ -59,12 +59,30 @@ export interface TimerJob {
   readonly failures: number;
   /** Failed runs by systemd's Result (exit-code, signal, timeout, core-dump, ...). */
   readonly failuresByResult: Readonly<Record<string, number>>;
+  /** Starts skipped by an unmet Condition*= (result "skipped"): the timer fired, the job did not run. */
+  readonly skipped: number;
   /** Unix seconds of the last success the exporter remembers (may be before the window); null when none was seen. */
   readonly lastSuccessAt: number | null;
   /** The Result of the latest finished run seen in the window; null when none. */
   readonly lastResult: string | null;
-  /** It ran in the window and failed every time: a problem even when no alert fired (it may not have failed long enough for one). */
+  /** It ran (or was skipped) in the window and never succeeded: a problem even when no alert fired (it may not have failed long enough for one). */
   readonly problem: boolean;
+}
+
+/** A unit's failures in the window, from PID 1's journal (crashes Restart= recovered included). */
+export interface UnitFailures {
+  readonly unit: string;
+  readonly failures: number;
+  /** By systemd's UNIT_RESULT (exit-code, signal, core-dump, timeout, start-limit-hit, ...), most first. */
+  readonly byResult: Readonly<Record<string, number>>;
+  /** Unix seconds of the latest failure the exporter remembers; null when not known. */
+  readonly lastFailureAt: number | null;
+}
+
+/** Reloads of a unit that failed in the window (it kept running the old configuration). */
+export interface FailedReloads {
+  readonly unit: string;
+  readonly failed: number;
 }
 
 export interface MissingUnit {
@@ -105,6 +123,8 @@ export interface HostSummary {
   readonly problems: number;
   readonly failed: readonly FailedUnit[];
   readonly restarts: readonly UnitRestarts[];
+  readonly failures: readonly UnitFailures[];
+  readonly failedReloads: readonly FailedReloads[];
   readonly timers: readonly TimerFinding[];
   readonly timerJobs: readonly TimerJob[];
   readonly missing: readonly MissingUnit[];

@@ -12,7 +12,10 @@ import {
   TIMER_LAST_TRIGGER,
   TIMER_RUNS,
   UNIT_FAILED,
+  UNIT_FAILURES,
   UNIT_LAST_EXIT_STATUS,
+  UNIT_LAST_FAILURE,
+  UNIT_RELOADS,
   UNIT_LOADED,
   UNIT_RESTART_COUNT,
   UNIT_SECONDS_SINCE_ACTIVE,
@@ -115,6 +118,16 @@ export const SUMMARY_QUERIES = {
   timerJobLastSuccess: { kind: 'instant', query: `last_over_time(${sel(TIMER_LAST_SUCCESS.name)}[$window])` },
   /** When each result series was last seen: the latest one is the job's latest result (one series at a time). */
   timerJobLastResult: { kind: 'instant', query: `tlast_over_time(${sel(TIMER_LAST_RESULT.name)}[$window])` },
+  /**
+   * Failures in the window by unit and result, from PID 1's journal (each crash Restart=
+   * recovered counts); increase() so that a result series born inside the window counts its
+   * first failure (the exporter starts each at its first failure). Zeros are dropped.
+   */
+  unitFailures: { kind: 'instant', query: `increase(${sel(UNIT_FAILURES.name)}[$window]) > 0` },
+  /** The remembered time of each unit's latest failure. */
+  unitLastFailure: { kind: 'instant', query: `last_over_time(${sel(UNIT_LAST_FAILURE.name)}[$window])` },
+  /** Reload jobs that did not end well (JOB_RESULT other than done), by unit. */
+  failedReloads: { kind: 'instant', query: `sum by (host, unit) (increase(${sel(UNIT_RELOADS.name, ', result!="done"')}[$window])) > 0` },
 } as const satisfies Record<string, SummaryQuery>;
 
 export type QueryName = keyof typeof SUMMARY_QUERIES;

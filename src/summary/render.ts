@@ -6,7 +6,18 @@ import { printable } from '../text.ts';
 import { GAP_INTERVALS } from '../thresholds.ts';
 import type { SummaryFormat } from './args.ts';
 import { plural } from './findings.ts';
-import type { Coverage, FailedUnit, Gap, HostSummary, MissingUnit, Summary, TimerFinding, TimerJob, UnitRestarts } from './model.ts';
+import type {
+  Coverage,
+  FailedUnit,
+  Gap,
+  HostSummary,
+  MissingUnit,
+  Summary,
+  TimerFinding,
+  TimerJob,
+  UnitFailures,
+  UnitRestarts,
+} from './model.ts';
 import type { SummaryWindow } from './queries.ts';
 
 /** `2026-11-30 14:02:30 UTC`; `14:02:30` when `sameDayAs` is on the same UTC day. */
@@ -60,11 +71,23 @@ function describeTimerJob(j: TimerJob, end: number): string {
     .join(', ');
   const counts =
     j.runs === 0
-      ? 'no finished run in the window'
+      ? j.skipped > 0
+        ? `no run in the window, ${plural(j.skipped, 'start')} skipped by an unmet condition`
+        : 'no finished run in the window'
       : `${plural(j.runs, 'run')}, ${j.successes} succeeded${j.failures > 0 ? `, ${j.failures} failed (${failures})` : ''}`;
+  const skipped = j.runs > 0 && j.skipped > 0 ? `, ${j.skipped} skipped by an unmet condition` : '';
   const success = j.lastSuccessAt === null ? 'no success seen' : `last success ${formatTime(j.lastSuccessAt, end)}`;
   const latest = j.lastResult !== null && j.lastResult !== 'success' && !j.problem ? `; latest run ${j.lastResult}` : '';
-  return `${j.service || '?'}: ${counts}; ${success}${latest}${j.problem ? '; failed every run in the window' : ''}`;
+  const never = j.problem && j.failures > 0 ? '; failed every run in the window' : '';
+  return `${j.service || '?'}: ${counts}${skipped}; ${success}${latest}${never}`;
+}
+
+function describeFailures(f: UnitFailures, end: number): string {
+  const results = Object.entries(f.byResult)
+    .map(([result, n]) => `${result} ${n}`)
+    .join(', ');
+  const last = f.lastFailureAt === null ? '' : `; last ${formatTime(f.lastFailureAt, end)}`;
+  return `${plural(f.failures, 'failure')} (${results})${last}`;
 }
 
 function describeMissing(m: MissingUnit, end: number): string {
@@ -113,6 +136,13 @@ function sectionsOf(h: HostSummary, end: number): Array<Section<[string, string]
   return [
     { title: 'failed units', items: h.failed.map((f) => [f.unit, describeFailed(f, end)] as [string, string]) },
     { title: 'restarts', items: h.restarts.map((u) => [u.unit, describeRestarts(u, end)] as [string, string]) },
+    { title: 'failures', items: (h.failures ?? []).map((f) => [f.unit, describeFailures(f, end)] as [string, string]) },
+    {
+      title: 'failed reloads',
+      items: (h.failedReloads ?? []).map(
+        (r) => [r.unit, `${plural(r.failed, 'reload')} failed (the unit kept running what it had before)`] as [string, string],
+      ),
+    },
     { title: 'timers', items: h.timers.map((t) => [t.unit, describeTimer(t, end)] as [string, string]) },
     { title: 'timer jobs', items: h.timerJobs.map((j) => [j.unit, describeTimerJob(j, end)] as [string, string]) },
     { title: 'missing units', items: h.missing.map((m) => [m.unit, describeMissing(m, end)] as [string, string]) },

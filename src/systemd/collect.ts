@@ -112,7 +112,7 @@ export interface Collection {
   readonly statuses: ReadonlyMap<string, UnitStatus>;
   /** Allowlisted, loaded timers with their services. */
   readonly timers: readonly WatchedTimer[];
-  /** The timers' services' finished runs since `journal.from`; undefined when no journal was asked. */
+  /** What PID 1 journaled for the watched units since `journal.from`; undefined when no journal was asked. */
   readonly journal: JournalReading | undefined;
 }
 
@@ -172,6 +172,9 @@ export async function collect(options: CollectOptions): Promise<Collection> {
   const units = allowlist.map((name) => ({ name, status: byName.get(name) }));
   if (byName.size > 0) {
     for (const { name, status } of units) if (!status) problems.push(`${name}: missing from systemctl show output`);
+  } else if (toShow.length > 0 && problems.every((p) => !p.startsWith('systemctl show:'))) {
+    // Exit 0 and nothing parseable (garbage, or empty): not a host without units, a failed read.
+    problems.push(`systemctl show: its output holds none of the ${toShow.length} unit(s) asked for`);
   }
   const statuses = new Map<string, UnitStatus>();
   for (const { name, status } of units) if (status) statuses.set(name, status);
@@ -183,10 +186,13 @@ export async function collect(options: CollectOptions): Promise<Collection> {
     timers.push({ name, status, service, serviceStatus: byName.get(service) });
   }
   let journal: JournalReading | undefined;
-  if (options.journal && timers.length > 0) {
-    const services = [...new Set(timers.map((t) => t.service))];
+  // Every loaded allowlisted unit (failures, reloads, skipped starts) and each timer's job (its runs).
+  const journalUnits = [
+    ...new Set([...units.filter(({ status }) => status?.loadState === 'loaded').map(({ name }) => name), ...timers.map((t) => t.service)]),
+  ];
+  if (options.journal && journalUnits.length > 0) {
     try {
-      const out = await options.journal.run(journalArgs(services, options.journal.from));
+      const out = await options.journal.run(journalArgs(journalUnits, options.journal.from));
       journal = parseJournalOutput(out.stdout, out.stderr, out.code);
     } catch (error) {
       journal = { readable: false, problem: describeError(error), runs: [], capped: false };

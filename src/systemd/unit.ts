@@ -31,6 +31,11 @@ export const SHOW_PROPERTIES = [
   'LastTriggerUSecMonotonic',
   'NextElapseUSecRealtime',
   'NextElapseUSecMonotonic',
+  // A reload whose ExecReload= failed leaves the unit active with Result=success: only this tells (252).
+  'ReloadResult',
+  // A start skipped by Condition*=: ConditionResult=no, no InvocationID (252); 0 before any check.
+  'ConditionResult',
+  'ConditionTimestampMonotonic',
 ] as const;
 
 export interface TimerStatus {
@@ -63,6 +68,10 @@ export interface UnitStatus {
   readonly inactiveEnterMonotonic?: number | undefined;
   readonly activeExitMonotonic: number | undefined;
   readonly invocationId: string | undefined;
+  /** Services: the Result of the latest reload (success, exit-code, ...); undefined when not shown. */
+  readonly reloadResult?: string | undefined;
+  /** Whether the conditions held at the latest start; undefined before any start was checked. */
+  readonly conditionMet?: boolean | undefined;
   /** Timers only. */
   readonly timer: TimerStatus | undefined;
 }
@@ -116,6 +125,13 @@ export function timerInterval(record: ShowRecord, nowRealtimeMs: number): number
   return periods.length === 0 ? undefined : Math.min(...periods);
 }
 
+function conditionMet(record: ShowRecord): boolean | undefined {
+  const checked = monotonicSeconds(record, 'ConditionTimestampMonotonic');
+  const result = firstValue(record, 'ConditionResult');
+  if (checked === undefined || (result !== 'yes' && result !== 'no')) return undefined;
+  return result === 'yes';
+}
+
 export function toUnitStatus(record: ShowRecord, nowRealtimeMs: number): UnitStatus {
   const id = firstValue(record, 'Id') ?? '';
   const isService = unitType(id) === 'service';
@@ -134,6 +150,8 @@ export function toUnitStatus(record: ShowRecord, nowRealtimeMs: number): UnitSta
     inactiveEnterMonotonic: monotonicSeconds(record, 'InactiveEnterTimestampMonotonic'),
     activeExitMonotonic: monotonicSeconds(record, 'ActiveExitTimestampMonotonic'),
     invocationId: text(record, 'InvocationID'),
+    reloadResult: isService ? text(record, 'ReloadResult') : undefined,
+    conditionMet: conditionMet(record),
     timer: isTimer
       ? {
           unit: text(record, 'Unit'),

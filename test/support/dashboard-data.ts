@@ -16,7 +16,9 @@
  *   - its job, hb-oneshot.service, finishes the runs of JOB_RUNS_BY_STEP until then: PID 1's
  *     run-finished journal entries of each step (the fake journalctl of that step prints them,
  *     so each run is read once), a new InvocationID per step with runs, and the run of step 2
- *     failed (ActiveState=failed, Result=exit-code in that step's `show`).
+ *     failed (ActiveState=failed, Result=exit-code in that step's `show`);
+ *   - the crash before each auto-restart step is PID 1's failure entry in that step's journal;
+ *   - in step RELOAD_FAILS_AT_STEP a reload of hb-ok.service fails (its journal entry).
  * Everything else (hb-failed.service failed with exit-code, does-not-exist.service not-found,
  * hb-stale.timer 3 days old) is exactly as recorded.
  *
@@ -67,22 +69,49 @@ export const JOB_RUNS_BY_STEP: readonly (readonly string[])[] = [['success'], ['
 
 const SUCCESS_MESSAGE_ID = '7ad2d189f7e94e70a38c781354912448';
 const FAILURE_MESSAGE_ID = 'd9b373ed55a64feb8242e02dbe79a49c';
+const RELOAD_DONE_MESSAGE_ID = '7b05ebc668384222baa8881179cfda54';
+/** The step in which a reload of hb-ok.service fails (its journal entry; the recordings have no ReloadResult). */
+export const RELOAD_FAILS_AT_STEP = 1;
 
 /** PID 1's run-finished entries of step `step`, as `journalctl -o json` prints them, finished just before `nowS`. */
 export function journalAtStep(step: number, nowS: number): string {
   const runs = JOB_RUNS_BY_STEP[step] ?? [];
-  return runs
-    .map((result, i) =>
+  const lines = runs.map((result, i) =>
+    JSON.stringify({
+      __CURSOR: `s=replay;i=${step}-${i}`,
+      __REALTIME_TIMESTAMP: String(Math.round((nowS - (runs.length - i) * 0.5) * 1e6)),
+      MESSAGE_ID: result === 'success' ? SUCCESS_MESSAGE_ID : FAILURE_MESSAGE_ID,
+      UNIT: 'hb-oneshot.service',
+      ...(result === 'success' ? {} : { UNIT_RESULT: result }),
+    }),
+  );
+  if (step % 2 === 1) {
+    // The crash that put hb-crashloop.service into auto-restart in this step's show.
+    lines.unshift(
       JSON.stringify({
-        __CURSOR: `s=replay;i=${step}-${i}`,
-        __REALTIME_TIMESTAMP: String(Math.round((nowS - (runs.length - i) * 0.5) * 1e6)),
-        MESSAGE_ID: result === 'success' ? SUCCESS_MESSAGE_ID : FAILURE_MESSAGE_ID,
-        UNIT: 'hb-oneshot.service',
-        ...(result === 'success' ? {} : { UNIT_RESULT: result }),
+        __CURSOR: `s=replay;i=${step}-crash`,
+        __REALTIME_TIMESTAMP: String(Math.round((nowS - 1) * 1e6)),
+        MESSAGE_ID: FAILURE_MESSAGE_ID,
+        UNIT: 'hb-crashloop.service',
+        UNIT_RESULT: 'exit-code',
       }),
-    )
-    .map((line) => `${line}\n`)
-    .join('');
+    );
+  }
+  if (step === RELOAD_FAILS_AT_STEP) {
+    // A reload of hb-ok.service whose ExecReload= failed, as PID 1 252 journals it (notes/systemd-252-journal.md).
+    lines.unshift(
+      JSON.stringify({
+        __CURSOR: `s=replay;i=${step}-reload`,
+        __REALTIME_TIMESTAMP: String(Math.round((nowS - 1.5) * 1e6)),
+        MESSAGE_ID: RELOAD_DONE_MESSAGE_ID,
+        UNIT: 'hb-ok.service',
+        JOB_TYPE: 'reload',
+        JOB_RESULT: 'failed',
+        MESSAGE: 'Reload failed for hb-ok.service.',
+      }),
+    );
+  }
+  return lines.map((line) => `${line}\n`).join('');
 }
 
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
