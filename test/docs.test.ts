@@ -13,27 +13,41 @@ const readmeUrl = new URL('../README.md', import.meta.url);
 const START = '<!-- metrics-table:start (generated from src/metrics/definitions.ts; UPDATE_GOLDEN=1 npm test rewrites it) -->';
 const END = '<!-- metrics-table:end -->';
 
+const esc = (s: string): string => s.replace(/\|/g, '\\|');
+const labelsOf = (m: (typeof METRICS)[number]): string => m.labels.map((l) => `\`${l}\``).join(', ');
+
+/** The README's table: what a user queries by. */
 export function renderMetricsTable(): string {
-  const esc = (s: string): string => s.replace(/\|/g, '\\|');
-  const rows = METRICS.map(
-    (m) =>
-      `| \`${m.name}\` | ${m.type} | ${esc(m.unit)} | ${m.labels.map((l) => `\`${l}\``).join(', ')} | ${esc(m.source)} | ${esc(m.help)} |`,
-  );
+  const rows = METRICS.map((m) => `| \`${m.name}\` | ${m.type} | ${labelsOf(m)} | ${esc(m.help)} |`);
+  return ['| name | type | labels | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+/** docs/metrics.md's table: every field of each definition, the systemd property it comes from included. */
+export function renderFullMetricsTable(): string {
+  const rows = METRICS.map((m) => `| \`${m.name}\` | ${m.type} | ${esc(m.unit)} | ${labelsOf(m)} | ${esc(m.source)} | ${esc(m.help)} |`);
   return ['| name | type | unit | labels | source | meaning |', '|---|---|---|---|---|---|', ...rows].join('\n');
 }
 
-test('README metrics table is the definitions list', () => {
-  const readme = readFileSync(readmeUrl, 'utf8');
-  const start = readme.indexOf(START);
-  const end = readme.indexOf(END);
-  assert.ok(start >= 0 && end > start, 'README has the metrics table markers');
-  const current = readme.slice(start + START.length, end).trim();
-  const expected = renderMetricsTable();
+/** The generated part of `url` between the markers is `expected` (UPDATE_GOLDEN=1 rewrites it). */
+function assertGenerated(url: URL, expected: string): void {
+  const text = readFileSync(url, 'utf8');
+  const start = text.indexOf(START);
+  const end = text.indexOf(END);
+  assert.ok(start >= 0 && end > start, `${url.pathname} has the metrics table markers`);
+  const current = text.slice(start + START.length, end).trim();
   if (process.env.UPDATE_GOLDEN === '1' && current !== expected) {
-    writeFileSync(readmeUrl, `${readme.slice(0, start + START.length)}\n${expected}\n${readme.slice(end)}`);
+    writeFileSync(url, `${text.slice(0, start + START.length)}\n${expected}\n${text.slice(end)}`);
     return;
   }
   assert.equal(current, expected);
+}
+
+test('README metrics table is the definitions list', () => {
+  assertGenerated(readmeUrl, renderMetricsTable());
+});
+
+test('docs/metrics.md has every definition in full', () => {
+  assertGenerated(new URL('../docs/metrics.md', import.meta.url), renderFullMetricsTable());
 });
 
 test('every flag of --help and every environment variable is in the README configuration table', () => {

@@ -461,6 +461,39 @@ test('install warns (and still installs) when the service would watch nothing or
     [],
   );
 
+  // A token over plain http to another host: said; the same to loopback or over https: not.
+  for (const [endpoint, warned] of [
+    ['http://vm:8428', true],
+    ['https://vm:8428', false],
+    ['http://127.0.0.1:8428', false],
+  ] as const) {
+    const h = harness();
+    mkdirSync(join(h.root, 'etc/default'), { recursive: true });
+    mkdirSync(join(h.root, 'etc/credstore'), { recursive: true });
+    writeFileSync(
+      join(h.root, 'etc/default/systemd-heartbeat'),
+      `SYSTEMD_HEARTBEAT_UNITS=k3s\nOTEL_EXPORTER_OTLP_METRICS_ENDPOINT=${endpoint}\n`,
+    );
+    writeFileSync(join(h.root, 'etc/credstore/systemd-heartbeat.otlp-token'), 'secret\n');
+    assert.equal(await install(h, []), 0);
+    assert.equal(
+      h.logs.some((l) => /the push sends its token in clear text to vm:8428 \(http:\/\/\)/.test(l)),
+      warned,
+      `${endpoint}: ${h.logs.join('\n')}`,
+    );
+  }
+
+  // A world-writable config file: whoever can write it chooses where the token goes.
+  const open = harness();
+  mkdirSync(join(open.root, 'etc/systemd-heartbeat'), { recursive: true });
+  writeFileSync(join(open.root, 'etc/systemd-heartbeat/config.json'), '{"units": ["k3s"]}\n');
+  chmodSync(join(open.root, 'etc/systemd-heartbeat/config.json'), 0o666);
+  assert.equal(await install(open, ['--config', '/etc/systemd-heartbeat/config.json']), 0);
+  assert.ok(
+    open.logs.some((l) => /--config \/etc\/systemd-heartbeat\/config\.json is world-writable: .*chmod o-w/.test(l)),
+    open.logs.join('\n'),
+  );
+
   // A bad value there is said at install time, not at the first run.
   const bad = harness();
   mkdirSync(join(bad.root, 'etc/default'), { recursive: true });

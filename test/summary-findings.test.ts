@@ -10,7 +10,14 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { buildSummary } from '../src/summary/findings.ts';
 import { EXIT_PROBLEMS } from '../src/summary/model.ts';
-import { SUMMARY_QUERIES, type QueryName, type QueryResults, type SummaryWindow } from '../src/summary/queries.ts';
+import {
+  GAP_QUERIES,
+  SUMMARY_QUERIES,
+  needsGapDetail,
+  type QueryName,
+  type QueryResults,
+  type SummaryWindow,
+} from '../src/summary/queries.ts';
 import { renderMarkdown, renderText } from '../src/summary/render.ts';
 import type { RangeSeries } from '../src/vm/prometheus-api.ts';
 
@@ -25,7 +32,7 @@ interface Recorded {
 const recorded = JSON.parse(readFileSync(new URL('kai-server-24h.results.json', FIXTURES), 'utf8')) as Recorded;
 
 test('the recorded answers hold every query of the summary', () => {
-  assert.deepEqual(Object.keys(recorded.results).sort(), Object.keys(SUMMARY_QUERIES).sort());
+  assert.deepEqual(Object.keys(recorded.results).sort(), [...Object.keys(SUMMARY_QUERIES), ...Object.keys(GAP_QUERIES)].sort());
   assert.ok(recorded.results.failed.length > 0 && recorded.results.restarts.length > 0, 'the known day has failures and restarts');
 });
 
@@ -57,7 +64,9 @@ function trim(series: RangeSeries, until: number): RangeSeries {
 const W: SummaryWindow = { since: '1h', start: 10_000, end: 13_600, step: 30, intervalSeconds: 30 };
 
 function answers(extra: Partial<QueryResults>): QueryResults {
-  const empty = Object.fromEntries(Object.keys(SUMMARY_QUERIES).map((name) => [name, []])) as unknown as Record<QueryName, []>;
+  const empty = Object.fromEntries(
+    [...Object.keys(SUMMARY_QUERIES), ...Object.keys(GAP_QUERIES)].map((name) => [name, []]),
+  ) as unknown as Record<QueryName, []>;
   // The host ran every step of the window.
   const steps = Array.from({ length: 121 }, (_, i) => W.start + i * W.step);
   const runs: RangeSeries = { labels: { host: 'h' }, times: steps, values: steps };
@@ -112,4 +121,58 @@ test('one episode rule for failed units, missing units and stale timers: before 
     ],
   );
   assert.equal(h.problems, 6);
+});
+
+test("a host without gaps is judged from VictoriaMetrics' aggregates alone, as the step-by-step path judges it", () => {
+  const exact = buildSummary(answers({}), W, 'h').hosts[0];
+  // The same host, only its aggregates: first and last run, covered time, a run before the window.
+  const aggregated = buildSummary(
+    answers({
+      firstRuns: [],
+      lastRuns: [],
+      coverageFirst: [{ labels: { host: 'h' }, time: W.end, value: W.start + 30 }],
+      coverageLast: [{ labels: { host: 'h' }, time: W.end, value: W.end }],
+      coverageCovered: [{ labels: { host: 'h' }, time: W.end, value: W.end - W.start - 30 }],
+      coverageBefore: [{ labels: { host: 'h' }, time: W.end, value: 1 }],
+    }),
+    W,
+    'h',
+  ).hosts[0];
+  assert.ok(exact && aggregated);
+  assert.deepEqual(aggregated.coverage, exact.coverage);
+  assert.equal(exact.coverage.gaps.length, 0);
+  // A gap inside the window (covered time short of last - first) needs the steps.
+  const c = { first: W.start + 30, last: W.end, covered: W.end - W.start - 30 - 600, before: true };
+  assert.equal(needsGapDetail(c, W), true);
+  assert.equal(needsGapDetail({ ...c, covered: W.end - W.start - 30 }, W), false);
+  assert.equal(needsGapDetail({ ...c, covered: W.end - W.start - 30, last: W.end - 100 }, W), true, 'silent at the end');
+  assert.equal(needsGapDetail({ ...c, covered: W.end - W.start - 30 - 200, first: W.start + 230, before: false }, W), false, 'a new host');
+});
+
+test('one host name in two tenants (vmagent multitenant labels) is two hosts', () => {
+  const t = (account: string) => ({ host: 'h', vm_account_id: account, vm_project_id: '0' });
+  const s = buildSummary(
+    answers({
+      runs: [
+        { labels: t('1'), time: W.end, value: 120 },
+        { labels: t('2'), time: W.end, value: 120 },
+      ],
+      firstRuns: [],
+      lastRuns: [],
+      coverageFirst: [1, 2].map((a) => ({ labels: t(String(a)), time: W.end, value: W.start + 30 })),
+      coverageLast: [1, 2].map((a) => ({ labels: t(String(a)), time: W.end, value: W.end })),
+      coverageCovered: [1, 2].map((a) => ({ labels: t(String(a)), time: W.end, value: W.end - W.start - 30 })),
+      coverageBefore: [1, 2].map((a) => ({ labels: t(String(a)), time: W.end, value: 1 })),
+      failed: [range({ ...t('2'), unit: 'x.service', result: 'exit-code' }, [W.end])],
+    }),
+    W,
+    undefined,
+  );
+  assert.deepEqual(
+    s.hosts.map((h) => [h.host, h.tenant, h.problems, h.coverage.runs]),
+    [
+      ['h', '1:0', 0, 120],
+      ['h', '2:0', 1, 120],
+    ],
+  );
 });

@@ -14,7 +14,7 @@ import { SUMMARY_USAGE, parseSummaryArgs } from '../src/summary/args.ts';
 import { TEST_NOW_ENV, queryTarget } from '../src/summary/command.ts';
 import { findLoops } from '../src/summary/findings.ts';
 import { EXIT_PROBLEMS, type Summary } from '../src/summary/model.ts';
-import { SUMMARY_QUERIES, hostMatcher, planWindow, renderQuery, runQueries } from '../src/summary/queries.ts';
+import { GAP_QUERIES, SUMMARY_QUERIES, hostMatcher, planWindow, renderQuery, runQueries } from '../src/summary/queries.ts';
 import { createPrometheusApi } from '../src/vm/prometheus-api.ts';
 import { formatDuration } from '../src/duration.ts';
 import { METRIC_NAMES } from '../src/metrics/definitions.ts';
@@ -114,19 +114,21 @@ test('queries: only defined metric names, placeholders filled, hosts escaped as 
   assert.equal(hostMatcher('a"b'), 'a\\"b');
 });
 
-test('README "Daily summary" shows every query as it is run, and every flag of summary --help', () => {
+test('docs/summary.md shows every query as it is run, README "Daily summary" every flag of summary --help', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
   const start = readme.indexOf('## Daily summary');
   assert.ok(start >= 0, 'README has a "## Daily summary" section');
   const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
-  for (const [name, { query, kind }] of Object.entries(SUMMARY_QUERIES)) {
-    assert.ok(section.includes(`| \`${query}\` | ${kind} |`), `README shows the ${name} query (${kind}): ${query}`);
+  const docs = readFileSync(new URL('../docs/summary.md', import.meta.url), 'utf8');
+  for (const [name, { query, kind }] of Object.entries({ ...SUMMARY_QUERIES, ...GAP_QUERIES })) {
+    assert.ok(docs.includes(`| \`${query}\` | ${kind} |`), `docs/summary.md shows the ${name} query (${kind}): ${query}`);
   }
+  assert.ok(section.includes('](docs/summary.md)'), 'README points at the queries');
   for (const flag of new Set([...SUMMARY_USAGE.matchAll(/--[a-z-]+/g)].map((m) => m[0]))) {
     assert.ok(section.includes(`\`${flag}`), `README documents summary ${flag}`);
   }
   assert.ok(
-    !SUMMARY_USAGE.includes(TEST_NOW_ENV) && section.includes(`\`${TEST_NOW_ENV}`),
+    !SUMMARY_USAGE.includes(TEST_NOW_ENV) && docs.includes(`\`${TEST_NOW_ENV}`),
     `${TEST_NOW_ENV} is a test hook: documented as such, not in --help`,
   );
   assert.throws(

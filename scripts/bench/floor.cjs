@@ -146,9 +146,7 @@ async function main() {
   const reloads = [];
   const skipped = [];
   let cursor = state.journal.cursor;
-  const journalUnits = [
-    ...new Set([...[...names].filter((n) => records.get(n)?.LoadState === 'loaded'), ...timers.map((t) => t.service)]),
-  ];
+  const journalUnits = [...new Set([...[...names].filter((n) => records.get(n)?.LoadState === 'loaded'), ...timers.map((t) => t.service)])];
   if (journalUnits.length > 0) {
     const from = cursor ? `--after-cursor=${cursor}` : `--since=@${(state.journal.since ?? Date.now() / 1000).toFixed(6)}`;
     const out = await spawn(journalBinary, [
@@ -173,7 +171,8 @@ async function main() {
       cursor = e.__CURSOR ?? cursor;
       const at = Number(e.__REALTIME_TIMESTAMP) / 1e6;
       if (e.MESSAGE_ID === RELOAD_ID && e.JOB_TYPE === 'reload') reloads.push({ unit: e.UNIT, result: e.JOB_RESULT });
-      else if (e.MESSAGE_ID === START_ID && /was skipped because of an unmet condition/.test(e.MESSAGE ?? '')) skipped.push({ unit: e.UNIT, at });
+      else if (e.MESSAGE_ID === START_ID && /was skipped because of an unmet condition/.test(e.MESSAGE ?? ''))
+        skipped.push({ unit: e.UNIT, at });
       const result = e.MESSAGE_ID === SUCCESS_ID ? 'success' : e.MESSAGE_ID === FAILURE_ID ? e.UNIT_RESULT : undefined;
       if (result) runs.push({ service: e.UNIT, result, at });
     }
@@ -322,7 +321,10 @@ async function main() {
     const tmp = `${stateDir}/state.json.tmp-${process.pid}`;
     const fd = fs.openSync(tmp, 'w', 0o600);
     const journal = cursor ? { cursor, readable: true } : { since: state.journal.since ?? real, readable: true };
-    fs.writeSync(fd, JSON.stringify({ units: memory, spoolDropped: state.spoolDropped, timers: timerMemory, journal, failures: failureMemory }));
+    fs.writeSync(
+      fd,
+      JSON.stringify({ units: memory, spoolDropped: state.spoolDropped, timers: timerMemory, journal, failures: failureMemory }),
+    );
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fs.renameSync(tmp, `${stateDir}/state.json`);

@@ -36,6 +36,13 @@ export interface ServiceConfigInput {
   readonly configPath: string | undefined;
   readonly readFile: (path: string) => string | undefined;
   readonly intervalSeconds: number;
+  /** Whether a token file for the push exists (the credential the unit loads). */
+  readonly tokenPresent?: boolean;
+}
+
+/** Loopback: where plain http cannot be read by anyone else. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
 }
 
 /** Lines to warn with; empty when the service will watch something and push somewhere. */
@@ -58,6 +65,13 @@ export function serviceConfigWarnings(input: ServiceConfigInput): string[] {
     if (config.endpoint === DEFAULT_ENDPOINT) {
       warnings.push(
         `no endpoint configured: the service will push to ${DEFAULT_ENDPOINT}; set OTEL_EXPORTER_OTLP_METRICS_ENDPOINT in ${where} unless VictoriaMetrics runs on this host`,
+      );
+    }
+    const url = new URL(config.endpoint);
+    const sendsToken = input.tokenPresent === true || Object.keys(config.headers).some((h) => h.toLowerCase() === 'authorization');
+    if (url.protocol === 'http:' && sendsToken && !isLoopback(url.hostname)) {
+      warnings.push(
+        `the push sends its token in clear text to ${url.host} (http://): anyone on the path can read it; use https:// (vmauth or a proxy with TLS in front of VictoriaMetrics)`,
       );
     }
   } catch (error) {

@@ -208,6 +208,7 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
     configPath: configPath && io.exists(configPath) ? configPath : undefined,
     readFile: (path) => io.readFile(path),
     intervalSeconds: args.intervalSeconds,
+    tokenPresent: io.exists(args.scope === 'system' ? `/etc/credstore/${CREDSTORE_NAME}` : (layout.userTokenPath ?? '')),
   })) {
     ctx.log.warning(warning);
   }

@@ -26,7 +26,8 @@ export const SUMMARY_USAGE = `Usage: systemd-heartbeat summary [options]
 Reports, per host, what went wrong with the watched units in a recent window, from the
 metrics stored in VictoriaMetrics: failed units, restarts and restart loops, stale or
 never-fired timers, timer jobs' runs by result (a job that failed every run is a problem),
-allowlisted units that are not loaded, and the exporter's own coverage.
+failures by result, failed reloads, allowlisted units that are not loaded, and the
+exporter's own coverage. Hosts with problems come first; healthy ones are counted.
 
 Options:
       --since DUR      the window, ending now: 90s, 10m, 24h, 7d, 1h30m (default 24h, 1m to 31d)
@@ -37,6 +38,7 @@ Options:
       --timeout DUR    bound on all queries together (default 10s, 100ms to 25s)
       --limit N        rows per section in text and markdown (default 20, 0 = all)
       --interval DUR   the exporter's period, for coverage and gaps (default 30s)
+  -v, --verbose        text and markdown list every healthy host too (default: their count)
       --config PATH, --endpoint URL, --header K=V   as for run: the push endpoint and its
                        headers (Authorization, the otlp-token credential) are reused
   -h, --help           this text
@@ -58,6 +60,8 @@ export interface SummaryArgs {
   readonly config: string | undefined;
   readonly endpoint: string | undefined;
   readonly headers: readonly string[];
+  /** Text and markdown list every healthy host too (by default: one line with their count). */
+  readonly verbose: boolean;
   readonly help: boolean;
 }
 
@@ -77,6 +81,7 @@ const SUMMARY_FLAGS: Readonly<Record<string, FlagSpec>> = {
   '--config': { kind: 'value' },
   '--endpoint': { kind: 'value' },
   '--header': { kind: 'list' },
+  '--verbose': { kind: 'switch', aliases: ['-v'] },
   '--help': { kind: 'switch', aliases: ['-h'] },
 };
 
@@ -116,6 +121,7 @@ export function parseSummaryArgs(argv: readonly string[]): SummaryArgs {
     config: values.get('--config'),
     endpoint: values.get('--endpoint'),
     headers,
+    verbose: flags.switches.includes('--verbose'),
     help,
   };
 }

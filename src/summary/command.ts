@@ -84,6 +84,6 @@ export async function summaryCommand(argv: readonly string[], ctx: CommandContex
     clearTimeout(timer);
   }
   const summary = buildSummary(results, window, args.host);
-  ctx.stdout(renderSummary(summary, args.format, args.limit));
+  ctx.stdout(renderSummary(summary, args.format, args.limit, args.verbose));
   return summary.exitCode;
 }

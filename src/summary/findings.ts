@@ -20,10 +20,11 @@ import {
   type FailedReloads,
   type UnitRestarts,
 } from './model.ts';
-import type { QueryResults, SummaryWindow } from './queries.ts';
+import { coverageAggregates, hostKey, needsGapDetail, type CoverageAggregate, type QueryResults, type SummaryWindow } from './queries.ts';
 
+/** The host a series belongs to: its name, and its tenant when it has one (queries.ts hostKey). */
 function hostOf(s: { labels: Readonly<Record<string, string>> }): string {
-  return s.labels['host'] ?? '';
+  return hostKey(s.labels);
 }
 
 function unitOf(s: { labels: Readonly<Record<string, string>> }): string {
@@ -85,8 +86,30 @@ function episodesOf(series: readonly RangeSeries[], host: string, w: SummaryWind
   return out;
 }
 
-function coverageOf(host: string, r: QueryResults, w: SummaryWindow): { coverage: Coverage; lastRunStep: number | null } {
+/** A host without gaps: its coverage from VictoriaMetrics' aggregates alone (the same as the step-by-step path gives). */
+function coverageFromAggregate(runs: number, c: CoverageAggregate, w: SummaryWindow): { coverage: Coverage; lastRunStep: number | null } {
+  const first = c.first as number;
+  const last = c.last as number;
+  const joined = c.before ? null : first;
+  const from = joined ?? w.start;
+  const expectedRuns = Math.max(1, Math.floor((w.end - from) / w.intervalSeconds) + (joined === null ? 0 : 1));
+  const fraction = Math.min(1, runs / expectedRuns);
+  return {
+    coverage: { runs, expectedRuns, fraction, firstRunAt: joined, lastRunAt: last, gaps: [], problem: fraction < MIN_COVERAGE },
+    // The step whose (step - $step, step] holds the last run.
+    lastRunStep: w.start + Math.ceil((last - w.start) / w.step - EPS) * w.step,
+  };
+}
+
+function coverageOf(
+  host: string,
+  r: QueryResults,
+  w: SummaryWindow,
+  aggregates: ReadonlyMap<string, CoverageAggregate>,
+): { coverage: Coverage; lastRunStep: number | null } {
   const runs = r.runs.find((s) => hostOf(s) === host)?.value ?? 0;
+  const aggregate = aggregates.get(host);
+  if (aggregate && !needsGapDetail(aggregate, w)) return coverageFromAggregate(runs, aggregate, w);
   const firsts = new Map<number, number>();
   for (const s of r.firstRuns.filter((x) => hostOf(x) === host)) {
     for (const [i, t] of s.times.entries()) firsts.set(t, s.values[i] as number);
@@ -333,19 +356,22 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 
 export function buildSummary(r: QueryResults, w: SummaryWindow, hostFilter: string | undefined): Summary {
   const withData = new Set(hostsIn(r));
-  const names = hostFilter === undefined ? [...withData] : [hostFilter];
-  const hosts: HostSummary[] = names.map((host) => {
-    const { coverage, lastRunStep } = coverageOf(host, r, w);
+  const aggregates = coverageAggregates(r);
+  const names = hostFilter === undefined ? [...withData] : [...withData].filter((k) => k.split('\u0000')[0] === hostFilter);
+  if (names.length === 0 && hostFilter !== undefined) names.push(hostFilter);
+  const hosts: HostSummary[] = names.map((key) => {
+    const [host, tenant] = key.split('\u0000') as [string, string | undefined];
+    const { coverage, lastRunStep } = coverageOf(key, r, w, aggregates);
     const lastStep = lastRunStep ?? w.end;
-    const failed = failedOf(host, r, w, lastStep);
-    const restarts = restartsOf(host, r, w, lastStep);
-    const timers = timersOf(host, r, w, lastStep);
-    const timerJobs = timerJobsOf(host, r);
-    const failures = failuresOf(host, r);
-    const failedReloads = failedReloadsOf(host, r);
-    const missing = missingOf(host, r, w, lastStep);
-    const noData = !withData.has(host);
-    const unitsSeries = r.units.find((s) => hostOf(s) === host);
+    const failed = failedOf(key, r, w, lastStep);
+    const restarts = restartsOf(key, r, w, lastStep);
+    const timers = timersOf(key, r, w, lastStep);
+    const timerJobs = timerJobsOf(key, r);
+    const failures = failuresOf(key, r);
+    const failedReloads = failedReloadsOf(key, r);
+    const missing = missingOf(key, r, w, lastStep);
+    const noData = !withData.has(key);
+    const unitsSeries = r.units.find((s) => hostOf(s) === key);
     const problems = noData
       ? 1
       : failed.length +
@@ -358,6 +384,7 @@ export function buildSummary(r: QueryResults, w: SummaryWindow, hostFilter: stri
         (coverage.problem ? 1 : 0);
     return {
       host,
+      ...(tenant === undefined ? {} : { tenant }),
       noData,
       units: unitsSeries?.value ?? null,
       problems,

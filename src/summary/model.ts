@@ -117,6 +117,8 @@ export interface Coverage {
 
 export interface HostSummary {
   readonly host: string;
+  /** `accountID:projectID` when the series came through vmagent's multitenant handlers (vm_account_id, vm_project_id); absent otherwise. */
+  readonly tenant?: string;
   readonly noData: boolean;
   /** Allowlisted units the exporter observed at its last run in the window. */
   readonly units: number | null;

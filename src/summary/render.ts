@@ -123,9 +123,10 @@ function limited<T>(items: readonly T[], limit: number): { shown: readonly T[]; 
 const MORE_HINT = '(--limit 0 shows all, --format json lists all)';
 
 function hostHeadline(h: HostSummary): string {
-  if (h.noData) return `${h.host}: no data in the window`;
+  const name = h.tenant === undefined ? h.host : `${h.host} (tenant ${h.tenant})`;
+  if (h.noData) return `${name}: no data in the window`;
   const units = h.units === null ? '' : `, ${plural(h.units, 'unit')} watched`;
-  return `${h.host}: ${h.problems === 0 ? 'healthy' : plural(h.problems, 'problem')}${units}`;
+  return `${name}: ${h.problems === 0 ? 'healthy' : plural(h.problems, 'problem')}${units}`;
 }
 
 function windowLine(w: SummaryWindow): string {
@@ -149,10 +150,27 @@ function sectionsOf(h: HostSummary, end: number): Array<Section<[string, string]
   ];
 }
 
-export function renderText(s: Summary, limit: number): string {
+/** The hosts a report shows in full: those with problems first, then the healthy ones only when verbose. */
+function shownHosts(s: Summary, verbose: boolean): { shown: readonly HostSummary[]; healthy: readonly HostSummary[] } {
+  const troubled = s.hosts.filter((h) => h.noData || h.problems > 0).sort((a, b) => b.problems - a.problems || (a.host < b.host ? -1 : 1));
+  const healthy = s.hosts.filter((h) => !h.noData && h.problems === 0);
+  // A one-host report is that host's report, healthy or not.
+  if (verbose || s.hosts.length === 1) return { shown: [...troubled, ...healthy], healthy: [] };
+  return { shown: troubled, healthy };
+}
+
+function healthyLine(healthy: readonly HostSummary[]): string {
+  const names = healthy.slice(0, 10).map((h) => (h.tenant === undefined ? h.host : `${h.host} (tenant ${h.tenant})`));
+  const more = healthy.length > names.length ? `, ... (--verbose lists all)` : '';
+  return `${plural(healthy.length, 'other host')} healthy: ${names.join(', ')}${more}`;
+}
+
+export function renderText(s: Summary, limit: number, verbose = false): string {
   const w = s.window;
   const lines = [s.verdict, windowLine(w)];
-  for (const h of s.hosts) {
+  const { shown, healthy } = shownHosts(s, verbose);
+  if (healthy.length > 0) lines.push('', healthyLine(healthy));
+  for (const h of shown) {
     lines.push('', hostHeadline(h));
     if (h.noData) continue;
     const sections = sectionsOf(h, w.end);
@@ -188,10 +206,12 @@ function mdCode(text: string): string {
   return longest === 0 ? `${fence}${inner}${fence}` : `${fence} ${inner} ${fence}`;
 }
 
-export function renderMarkdown(s: Summary, limit: number): string {
+export function renderMarkdown(s: Summary, limit: number, verbose = false): string {
   const w = s.window;
   const lines = [`**${mdCell(s.verdict)}**`, '', `_${windowLine(w)}_`];
-  for (const h of s.hosts) {
+  const { shown, healthy } = shownHosts(s, verbose);
+  if (healthy.length > 0) lines.push('', mdCell(healthyLine(healthy)));
+  for (const h of shown) {
     lines.push('', `### ${mdCell(hostHeadline(h))}`);
     if (h.noData) continue;
     for (const { title, items } of sectionsOf(h, w.end)) {
@@ -222,6 +242,6 @@ export function renderJson(s: Summary): string {
   return `${JSON.stringify(s, null, 2)}\n`;
 }
 
-export function renderSummary(s: Summary, format: SummaryFormat, limit: number): string {
-  return format === 'json' ? renderJson(s) : format === 'markdown' ? renderMarkdown(s, limit) : renderText(s, limit);
+export function renderSummary(s: Summary, format: SummaryFormat, limit: number, verbose = false): string {
+  return format === 'json' ? renderJson(s) : format === 'markdown' ? renderMarkdown(s, limit, verbose) : renderText(s, limit, verbose);
 }

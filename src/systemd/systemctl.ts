@@ -51,16 +51,22 @@ function runBounded(
   env: Record<string, string>,
   timeoutMs: number,
   command: string,
+  maxBytes: number,
 ): Promise<Finished> {
   return new Promise((resolve, reject) => {
     execFile(
       binary,
       argv,
-      { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' },
+      { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: maxBytes, encoding: 'utf8' },
       (error, stdout, stderr) => {
         if (!error) return resolve({ stdout, stderr, code: 0 });
         const e = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string; code?: unknown };
         if (e.code === 'ENOENT') return reject(new HeartbeatError(EXIT.failure, `${command}: ${binary} not found on PATH`));
+        if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
+          return reject(
+            new HeartbeatError(EXIT.failure, `${command}: more than ${maxBytes} bytes of output, more than it can need here; killed`),
+          );
+        }
         if (e.killed || e.signal === 'SIGKILL') {
           return reject(new HeartbeatError(EXIT.failure, `${command}: no answer within ${timeoutMs} ms, killed`));
         }
@@ -71,6 +77,20 @@ function runBounded(
   });
 }
 
+/**
+ * The most output a call can need: `show` holds ~1.5 KB per unit for SHOW_PROPERTIES (a long
+ * TimersCalendar more), so 32 KiB per unit asked plus 1 MiB; list-units ~200 bytes per unit
+ * on the host; journalctl JOURNAL_CAP entries of under 1 KiB. Anything beyond is not an answer
+ * (a hostile or broken binary) and is not held in memory: 256 MB was, before.
+ */
+export const OUTPUT_CAP = { perShownUnit: 32 * 1024, base: 1024 * 1024, listUnits: 16 * 1024 * 1024, journal: 16 * 1024 * 1024 };
+
+function outputCap(args: readonly string[]): number {
+  if (args[0] !== 'show') return OUTPUT_CAP.listUnits;
+  const units = args.length - Math.max(0, args.indexOf('--')) - 1;
+  return OUTPUT_CAP.base + units * OUTPUT_CAP.perShownUnit;
+}
+
 export function createSystemctl(options: SystemctlOptions): RunSystemctl {
   // A test and benchmark hook: replay recorded output through the real CLI (see README).
   const binary = options.env.SYSTEMD_HEARTBEAT_SYSTEMCTL || 'systemctl';
@@ -78,7 +98,7 @@ export function createSystemctl(options: SystemctlOptions): RunSystemctl {
   return async (args) => {
     const timeoutMs = Math.max(1, Math.round(options.timeoutMs()));
     const command = `${binary} ${args[0] ?? ''}`;
-    const done = await runBounded(binary, [`--${options.scope}`, '--no-pager', ...args], env, timeoutMs, command);
+    const done = await runBounded(binary, [`--${options.scope}`, '--no-pager', ...args], env, timeoutMs, command, outputCap(args));
     if (done.code === 0) return done.stdout;
     const detail = done.stderr.trim().split('\n')[0] || 'no message';
     throw new HeartbeatError(EXIT.failure, `${command} exited with ${done.code}: ${detail}`);
@@ -93,5 +113,5 @@ export function createSystemctl(options: SystemctlOptions): RunSystemctl {
 export function createJournalctl(options: Omit<SystemctlOptions, 'scope'>): RunJournalctl {
   const binary = options.env.SYSTEMD_HEARTBEAT_JOURNALCTL || 'journalctl';
   const env = childEnv(options.env);
-  return (args) => runBounded(binary, args, env, Math.max(1, Math.round(options.timeoutMs())), 'journalctl');
+  return (args) => runBounded(binary, args, env, Math.max(1, Math.round(options.timeoutMs())), 'journalctl', OUTPUT_CAP.journal);
 }
