@@ -6,24 +6,22 @@
 // (`npm run bench`): Node 20 caches the code of its own modules but not ours (no
 // module.enableCompileCache before Node 22), and V8 compiles every function on its first call.
 // So dist/systemd-heartbeat.cjs, the entry point the unit runs, holds the bundle as a string and
-// compiles it with vm.Script and V8's code cache from dist/systemd-heartbeat.code-cache, made here
-// by running two real ticks (recorded systemd 252 output, a loopback receiver) with the very node
-// that builds. The .cjs runs alone, as any bundle: without the cache file, with a cache of another
-// build (the build id in the cache's first line must match the loader's: V8 checks a source's
-// length, not its text), or on a node of another version or arch (the loader does not read the
-// cache), V8 compiles the bundle as usual. No flag is needed (a V8 flag would cost ~8 ms; a startup
+// compiles it with vm.Script and V8's code cache from dist/systemd-heartbeat.code-cache, made by
+// dist/make-code-cache.cjs (two real ticks on recorded systemd 252 output, a loopback receiver)
+// with the node that runs it: here the node that builds, on a host that installs the Debian
+// package the host's node (postinst). The .cjs runs alone, as any bundle: without the cache
+// file, with a cache of another build (the build id in the cache's first line must match the
+// loader's: V8 checks a source's length, not its text), or made by a node of another version or
+// arch (the first line names those too), V8 compiles the bundle as usual. No flag is needed (a V8 flag would cost ~8 ms; a startup
 // snapshot would need --snapshot-blob). The cache is a file of its own, not a string in the .cjs:
 // Node reads and V8 scans all of an entry point's text before it runs, and the 300 KB cache as
 // base64 in it cost ~3 ms a tick.
 import { build } from 'esbuild';
-import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Script } from 'node:vm';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const dist = new URL('../dist/', import.meta.url).pathname;
@@ -32,7 +30,9 @@ const LOADER = 'systemd-heartbeat.cjs';
 const CODE_CACHE = 'systemd-heartbeat.code-cache';
 const outfile = join(dist, LOADER);
 const cacheFile = join(dist, CODE_CACHE);
-const fixtures = new URL('../test/fixtures/seed-252/', import.meta.url).pathname;
+const MAKE_CODE_CACHE = 'make-code-cache.cjs';
+/** The oldest node the shipped files run on: Debian 12's nodejs is 18.20 (engines in package.json). */
+const TARGET = 'node18.19';
 
 /**
  * The OTLP exporter's protobuf code measures and writes every string a UTF-16 unit at a time in
@@ -69,7 +69,7 @@ const result = await build({
   bundle: true,
   platform: 'node',
   format: 'cjs',
-  target: 'node20.6',
+  target: TARGET,
   mainFields: ['module', 'main'],
   // `import('http')` (the OTLP exporter's) becomes require: no ESM loader at run time, and
   // vm.Script has no dynamic import without a flag.
@@ -101,39 +101,51 @@ if (/\bimport\(/.test(code)) throw new Error('build: a dynamic import() is left 
 // shifted by one line.
 const source = `(function (exports, require, module, __filename, __dirname) {\n${code}\n})\n//# sourceMappingURL=${LOADER}.map\n`;
 writeFileSync(`${outfile}.map`, JSON.stringify({ ...map, mappings: `;${map.mappings}` }));
-// Ties a cache to this bundle and this node.
-const id = createHash('sha256').update(source).update(process.version).update(process.arch).digest('hex').slice(0, 16);
+// Ties a cache to this bundle; the loader adds the version and arch of the node that runs it.
+const id = createHash('sha256').update(source).digest('hex').slice(0, 16);
 
 const loader = `#!/usr/bin/env node
 // systemd-heartbeat ${pkg.version}: BUNDLE is src/bin.ts and the OTel packages (its lines are
 // what stack traces and the source map ${LOADER}.map show). It is compiled with V8's code
-// cache from ${CODE_CACHE} beside this file when this node made it at build time
-// (${process.version} ${process.arch}), and as usual otherwise. See scripts/build.mjs.
+// cache from ${CODE_CACHE} beside this file when the cache's first line names this build and
+// the node running it (make-code-cache.cjs makes one for the node that runs it), and as usual
+// otherwise. See scripts/build.mjs.
 'use strict';
 const BUNDLE = ${JSON.stringify(source)};
 const { Script } = require('node:vm');
+// The build id: a cache made for another bundle of the same length would pass V8's check.
+const HEADER = '${id} ' + process.version + ' ' + process.arch + '\\n';
 let cachedData;
-if (process.version === '${process.version}' && process.arch === '${process.arch}') {
-  try {
-    const data = require('node:fs').readFileSync(__dirname + '/${CODE_CACHE}');
-    // The build id: a cache made for another bundle of the same length would pass V8's check.
-    if (data.latin1Slice(0, 17) === '${id}\\n') cachedData = data.subarray(17);
-  } catch {}
-}
+try {
+  const data = require('node:fs').readFileSync(__dirname + '/${CODE_CACHE}');
+  if (data.latin1Slice(0, HEADER.length) === HEADER) cachedData = data.subarray(HEADER.length);
+} catch {}
 const script = new Script(BUNDLE, { filename: __filename, cachedData });
 const out = process.env.SYSTEMD_HEARTBEAT_WRITE_CODE_CACHE;
-if (out) process.once('exit', () => require('node:fs').writeFileSync(out, script.createCachedData()));
+if (out) process.once('exit', () => require('node:fs').writeFileSync(out, Buffer.concat([Buffer.from(HEADER, 'latin1'), script.createCachedData()])));
 script.runInThisContext()(exports, require, module, __filename, __dirname);
 `;
 writeFileSync(outfile, loader, { mode: 0o755 });
 chmodSync(outfile, 0o755);
 rmSync(cacheFile, { force: true });
-const cache = await warmUp();
-// What the loader will do, checked here: V8 takes the cache (same node, no flags).
-if (new Script(source, { filename: outfile, cachedData: cache }).cachedDataRejected) {
-  console.warn('build: V8 rejects the code cache it just made (a flag in NODE_OPTIONS?); shipping without it');
-} else {
-  writeFileSync(cacheFile, Buffer.concat([Buffer.from(`${id}\n`, 'latin1'), cache]));
+
+// The maker of the code cache, shipped beside the bundle (scripts/make-code-cache.mjs), run here
+// with the node that builds.
+await build({
+  entryPoints: [new URL('make-code-cache.mjs', import.meta.url).pathname],
+  outfile: join(dist, MAKE_CODE_CACHE),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: TARGET,
+  loader: { '.txt': 'text' },
+  banner: { js: `// systemd-heartbeat ${pkg.version}: makes ${CODE_CACHE} for the node that runs it. See scripts/make-code-cache.mjs.` },
+  logLevel: 'warning',
+});
+const made = spawnSync(process.execPath, [join(dist, MAKE_CODE_CACHE), dist], { encoding: 'utf8', timeout: 90_000 });
+if (made.status !== 0) {
+  if (made.stderr.includes('V8 rejects')) console.warn(`build: ${made.stderr.trim()}; shipping without it`);
+  else throw new Error(`build: ${MAKE_CODE_CACHE} failed (${made.status ?? made.signal}): ${made.stderr.trim()}`);
 }
 
 /**
@@ -299,71 +311,4 @@ function checkWriteString(esmPath) {
   if (Buffer.compare(Buffer.from(original.finish()), Buffer.from(patched.finish())) !== 0) {
     throw new Error("build: the patched ProtobufWriter.writeString writes other bytes than the package's");
   }
-}
-
-/** Two real ticks of the plain bundle; the second one's compiled code is the cache. */
-async function warmUp() {
-  const dir = mkdtempSync(join(tmpdir(), 'hb-build-'));
-  const receiver = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
-  });
-  try {
-    const strip = (text) => text.replace(/^(#.*\n)+/, '');
-    writeFileSync(join(dir, 'list-units.json'), strip(readFileSync(join(fixtures, 'list-units-all-output-json.txt'), 'utf8')));
-    writeFileSync(join(dir, 'show.txt'), strip(readFileSync(join(fixtures, 'show-props-all-timestamp-unix.txt'), 'utf8')));
-    writeFileSync(
-      join(dir, 'journal.json'),
-      `${JSON.stringify({
-        __CURSOR: 's=0;i=1',
-        __REALTIME_TIMESTAMP: '1795369394000000',
-        MESSAGE_ID: '7ad2d189f7e94e70a38c781354912448',
-        UNIT: 'hb-oneshot.service',
-      })}\n`,
-    );
-    const fake = (name, body) => {
-      writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`);
-      chmodSync(join(dir, name), 0o755);
-      return join(dir, name);
-    };
-    const systemctl = fake(
-      'systemctl',
-      `case "$*" in *list-units*) exec cat '${dir}/list-units.json' ;; *) exec cat '${dir}/show.txt' ;; esac`,
-    );
-    const journalctl = fake('journalctl', `exec cat '${dir}/journal.json'`);
-    // An empty config file of its own: a config on the building host must not change the tick.
-    writeFileSync(join(dir, 'config.json'), '{}');
-    await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    const env = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      SYSTEMD_HEARTBEAT_SYSTEMCTL: systemctl,
-      SYSTEMD_HEARTBEAT_JOURNALCTL: journalctl,
-      SYSTEMD_HEARTBEAT_UNITS: 'hb-*.service,hb-*.timer',
-      SYSTEMD_HEARTBEAT_HOST: 'build',
-      SYSTEMD_HEARTBEAT_STATE_DIR: join(dir, 'state'),
-      SYSTEMD_HEARTBEAT_CONFIG: join(dir, 'config.json'),
-      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `http://127.0.0.1:${receiver.address().port}/opentelemetry/v1/metrics`,
-    };
-    await tick(env);
-    await tick({ ...env, SYSTEMD_HEARTBEAT_WRITE_CODE_CACHE: join(dir, 'code-cache') });
-    return readFileSync(join(dir, 'code-cache'));
-  } finally {
-    receiver.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function tick(env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [outfile], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      if (status === 0) resolve();
-      else reject(new Error(`build: the warm-up tick of ${outfile} exited ${status}: ${stderr.trim()}`));
-    });
-  });
 }

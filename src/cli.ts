@@ -3,6 +3,7 @@
  * top-level catch prints one clear line.
  */
 import { readFileIfExists } from './read-file.ts';
+import { realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { CommandContext } from './commands/context.ts';
 import { resolveConfig, type FlagValues } from './config.ts';
@@ -48,12 +49,25 @@ Exit codes: 0 ok, 1 collection or push failed (a partial collection is still pus
 2 usage or configuration error. See README.md for the environment variables.`;
 
 /**
+ * The running bundle's own path: argv[1] is the path as typed, so a symlink to it (npm install
+ * -g puts one on PATH) is resolved.
+ */
+function bundlePath(): string | undefined {
+  const entry = process.argv[1];
+  try {
+    return entry === undefined ? undefined : realpathSync(entry);
+  } catch {
+    return entry;
+  }
+}
+
+/**
  * Commands that parse their own flags, each in src/commands/<name>.ts. argv is what follows
  * the command name. Register each with one line here and one line in USAGE.
  */
 const SUBCOMMANDS: Record<string, (argv: readonly string[], ctx: CommandContext) => Promise<number>> = {
-  install: (argv, ctx) => installCommand(argv, ctx, { entry: process.argv[1], execPath: process.execPath, cwd: process.cwd() }),
-  uninstall: (argv, ctx) => uninstallCommand(argv, ctx),
+  install: (argv, ctx) => installCommand(argv, ctx, { entry: bundlePath(), execPath: process.execPath, cwd: process.cwd() }),
+  uninstall: (argv, ctx) => uninstallCommand(argv, ctx, { entry: bundlePath() }),
   summary: (argv, ctx) => summaryCommand(argv, ctx),
 };
 

@@ -227,6 +227,42 @@ test('install copies the bundle with its code cache; a build without a cache lea
   assert.equal(readFileSync(join(lib, 'systemd-heartbeat.cjs'), 'utf8'), '// the next build\n');
 });
 
+test('a bundle without a cache but with its maker (the npm tarball): install makes the cache with the node the unit runs', async () => {
+  const h = harness();
+  const lib = join(h.root, 'usr/local/lib/systemd-heartbeat');
+  rmSync(join(dirname(h.bundle), 'systemd-heartbeat.code-cache'));
+  // A stand-in maker, run for real: it writes DIR/systemd-heartbeat.code-cache, naming the node that ran it.
+  writeFileSync(
+    join(dirname(h.bundle), 'make-code-cache.cjs'),
+    "require('node:fs').writeFileSync(process.argv[2] + '/systemd-heartbeat.code-cache', 'made by ' + process.version);\n",
+  );
+  assert.equal(await install(h, [], process.execPath), 0);
+  assert.equal(readFileSync(join(lib, 'systemd-heartbeat.code-cache'), 'utf8'), `made by ${process.version}`);
+  assert.ok(existsSync(join(lib, 'make-code-cache.cjs')));
+  // A maker that fails leaves no cache and only warns: the runs compile the bundle as usual.
+  writeFileSync(join(dirname(h.bundle), 'make-code-cache.cjs'), 'process.exit(3);\n');
+  assert.equal(await install(h, [], process.execPath), 0);
+  assert.equal(existsSync(join(lib, 'systemd-heartbeat.code-cache')), false);
+  assert.ok(
+    h.logs.some((l) => /^warning: no code cache made/.test(l)),
+    h.logs.join('\n'),
+  );
+  assert.equal(await uninstall(h, []), 0);
+  assert.equal(existsSync(lib), false, 'uninstall removes the maker too');
+});
+
+test("the Debian package's bundle: install and uninstall refuse, changing nothing (the timer is apt's)", async () => {
+  const h = harness();
+  const entry = '/usr/lib/systemd-heartbeat/systemd-heartbeat.cjs';
+  await assert.rejects(
+    installCommand([], h.ctx, { entry, execPath: '/usr/bin/node', cwd: '/', io: h.io }),
+    /Debian package's: its timer is already installed/,
+  );
+  await assert.rejects(uninstallCommand([], h.ctx, { entry, io: h.io }), /apt remove \(or apt purge/);
+  assert.deepEqual(h.calls, []);
+  assert.deepEqual(readdirSync(h.root), []);
+});
+
 test('install refuses paths the system service cannot see', async () => {
   const h = harness();
   await assert.rejects(install(h, ['--config', '/home/me/hb.json']), /ProtectHome/);

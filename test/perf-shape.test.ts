@@ -174,7 +174,7 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}
       // A cache of the same length from another build would be taken by V8 (it checks the
       // source's length only): the loader reads the build id first and leaves it.
       const cache = readFileSync(join(dirname(CLI), 'systemd-heartbeat.code-cache'));
-      writeFileSync(join(at, 'systemd-heartbeat.code-cache'), Buffer.concat([Buffer.from('0000000000000000\n'), cache.subarray(17)]));
+      writeFileSync(join(at, 'systemd-heartbeat.code-cache'), Buffer.concat([Buffer.from('0000000000000000'), cache.subarray(16)]));
       r = await run([process.execPath, '-r', p.path, copy, '--version'], env, at);
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(

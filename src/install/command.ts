@@ -17,6 +17,7 @@ import {
   TIMER,
   BUNDLE_NAME,
   CODE_CACHE_NAME,
+  MAKE_CODE_CACHE_NAME,
   SERVICE_USER,
   CREDSTORE_NAME,
   SYSUSERS_PATH,
@@ -96,6 +97,20 @@ export function parseInstallArgs(argv: readonly string[], command: 'install' | '
   };
 }
 
+/** Where the Debian package puts the bundle (scripts/package.ts): its units and user are dpkg's. */
+export const PACKAGE_LIB_DIR = '/usr/lib/systemd-heartbeat';
+
+/** install and uninstall are for a bundle of one's own: the package's timer is apt's to manage. */
+function refusePackaged(entry: string | undefined, command: 'install' | 'uninstall'): void {
+  if (entry?.startsWith(`${PACKAGE_LIB_DIR}/`)) {
+    throw usageError(
+      command === 'install'
+        ? "this systemd-heartbeat is the Debian package's: its timer is already installed and enabled; configure /etc/default/systemd-heartbeat"
+        : "this systemd-heartbeat is the Debian package's: remove it with apt remove (or apt purge, which also removes its state and user)",
+    );
+  }
+}
+
 export interface InstallRuntime {
   /** The running entry point (process.argv[1]): the bundle to copy. */
   readonly entry: string | undefined;
@@ -144,6 +159,7 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
     ctx.stdout(`${INSTALL_USAGE}\n`);
     return EXIT.ok;
   }
+  refusePackaged(rt.entry, 'install');
   const layout = layoutFor(args.scope, ctx.env);
   const configPath = args.configPath === undefined ? undefined : posix.resolve(rt.cwd, args.configPath);
   if (args.scope === 'system') {
@@ -209,9 +225,19 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
   io.mkdirp(layout.libDir);
   // The cache first: until the bundle is replaced, the old one leaves the new cache unread (its build id differs).
   const cache = `${posix.dirname(entry)}/${CODE_CACHE_NAME}`;
-  if (io.isSourceFile(cache)) io.copyFile(cache, layout.codeCachePath);
+  const maker = `${posix.dirname(entry)}/${MAKE_CODE_CACHE_NAME}`;
+  const withCache = io.isSourceFile(cache);
+  if (withCache) io.copyFile(cache, layout.codeCachePath);
   else io.removeFile(layout.codeCachePath);
+  if (withCache) io.removeFile(layout.makerPath);
   io.copyFile(entry, layout.bundlePath);
+  // No cache came with the bundle (the npm tarball): made here, for the node ExecStart= runs.
+  if (!withCache && io.isSourceFile(maker)) {
+    io.copyFile(maker, layout.makerPath);
+    await io.makeCodeCache(rt.execPath, layout.makerPath, layout.libDir).catch((error: unknown) => {
+      ctx.log.warning(`no code cache made (each run compiles the bundle: slower, same result): ${describeError(error)}`);
+    });
+  }
   for (const f of files) {
     io.mkdirp(posix.dirname(f.path));
     io.writeFile(f.path, f.content);
@@ -245,12 +271,17 @@ export async function installCommand(argv: readonly string[], ctx: CommandContex
   return failure ? EXIT.failure : EXIT.ok;
 }
 
-export async function uninstallCommand(argv: readonly string[], ctx: CommandContext, rt: Pick<InstallRuntime, 'io'> = {}): Promise<number> {
+export async function uninstallCommand(
+  argv: readonly string[],
+  ctx: CommandContext,
+  rt: Partial<Pick<InstallRuntime, 'io' | 'entry'>> = {},
+): Promise<number> {
   const args = parseInstallArgs(argv, 'uninstall');
   if (args.help) {
     ctx.stdout(`${UNINSTALL_USAGE}\n`);
     return EXIT.ok;
   }
+  refusePackaged(rt.entry, 'uninstall');
   const layout = layoutFor(args.scope, ctx.env);
   const files = [
     `${layout.unitDir}/${TIMER}`,
@@ -258,6 +289,7 @@ export async function uninstallCommand(argv: readonly string[], ctx: CommandCont
     layout.wantsLink,
     layout.bundlePath,
     layout.codeCachePath,
+    layout.makerPath,
     ...(layout.sysusersPath ? [layout.sysusersPath] : []),
   ];
   const before = UNINSTALL_COMMANDS.map((c) => manualCommand(args.scope, c));

@@ -45,15 +45,27 @@ export interface InstallIO {
   readonly createUsers: (confPath: string) => Promise<void>;
   /** `userdel NAME` and its group (below the root). */
   readonly deleteUser: (name: string) => Promise<void>;
+  /** `NODE MAKER DIR` (MAKER and DIR below the root): the code cache for that node, in DIR. */
+  readonly makeCodeCache: (node: string, maker: string, dir: string) => Promise<void>;
 }
 
 /** Runs a tool from PATH, bounded; rejects with its first stderr line. */
-function runTool(binary: string, args: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
+function runTool(
+  binary: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  timeoutMs = 25_000,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(
       binary,
       args,
-      { env: { PATH: env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' }, timeout: 25_000, killSignal: 'SIGKILL', encoding: 'utf8' },
+      {
+        env: { PATH: env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' },
+        timeout: timeoutMs,
+        killSignal: 'SIGKILL',
+        encoding: 'utf8',
+      },
       (error, _stdout, stderr) => {
         if (!error) return resolve();
         const e = error as NodeJS.ErrnoException;
@@ -147,6 +159,8 @@ export function createFsIO(root: string, systemctl: RunSystemctl, env: Readonly<
         if (!/exited with 6\b/.test(describeError(error))) throw error;
       });
     },
+    // Two warm-up ticks of the bundle on recorded output; a minute is plenty on a busy host.
+    makeCodeCache: (node, maker, dir) => runTool(node, [at(maker), at(dir)], env, 60_000),
   };
 }
 

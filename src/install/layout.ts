@@ -4,7 +4,7 @@
 import { defaultStateDir } from '../config.ts';
 import { usageError } from '../errors.ts';
 import type { Scope } from '../systemd/systemctl.ts';
-import { SERVICE, TIMER, BUNDLE_NAME, CODE_CACHE_NAME, CREDSTORE_NAME, SYSUSERS_PATH } from './units.ts';
+import { SERVICE, TIMER, BUNDLE_NAME, CODE_CACHE_NAME, CREDSTORE_NAME, MAKE_CODE_CACHE_NAME, SYSUSERS_PATH } from './units.ts';
 
 /** A test hook like DESTDIR: every path install/uninstall touches is below it. */
 export const INSTALL_ROOT_ENV = 'SYSTEMD_HEARTBEAT_INSTALL_ROOT';
@@ -17,6 +17,8 @@ export interface Layout {
   readonly bundlePath: string;
   /** The bundle's code cache, beside it. */
   readonly codeCachePath: string;
+  /** The code cache's maker, beside it when the bundle came without a cache. */
+  readonly makerPath: string;
   /** The symlink `enable` makes; uninstall removes it even when systemctl cannot. */
   readonly wantsLink: string;
   /** Created by systemd (StateDirectory=) or the exporter; removed by uninstall. */
@@ -32,12 +34,16 @@ export interface Layout {
 }
 
 /** The paths both scopes derive alike from where the units and the bundle go. */
-function placed(unitDir: string, libDir: string): Pick<Layout, 'unitDir' | 'libDir' | 'bundlePath' | 'codeCachePath' | 'wantsLink'> {
+function placed(
+  unitDir: string,
+  libDir: string,
+): Pick<Layout, 'unitDir' | 'libDir' | 'bundlePath' | 'codeCachePath' | 'makerPath' | 'wantsLink'> {
   return {
     unitDir,
     libDir,
     bundlePath: `${libDir}/${BUNDLE_NAME}`,
     codeCachePath: `${libDir}/${CODE_CACHE_NAME}`,
+    makerPath: `${libDir}/${MAKE_CODE_CACHE_NAME}`,
     wantsLink: `${unitDir}/timers.target.wants/${TIMER}`,
   };
 }

@@ -15,6 +15,12 @@ export const BUNDLE_NAME = 'systemd-heartbeat.cjs';
  */
 export const CODE_CACHE_NAME = 'systemd-heartbeat.code-cache';
 /**
+ * Beside the bundle: `node make-code-cache.cjs DIR` makes DIR's code cache for the node that runs
+ * it (scripts/make-code-cache.mjs). install runs it when no cache came with the bundle (the npm
+ * tarball ships none: a cache is only read by the node that made it).
+ */
+export const MAKE_CODE_CACHE_NAME = 'make-code-cache.cjs';
+/**
  * The system unit's token, looked up by systemd 252 in /etc/credstore/, /run/credstore/,
  * /usr/lib/credstore/ (and the manager's own received credentials). A relative
  * LoadCredential= source that is missing is skipped; an absolute one fails the unit
@@ -31,6 +37,18 @@ export const CREDSTORE_NAME = 'systemd-heartbeat.otlp-token';
  */
 export const SERVICE_USER = 'systemd-heartbeat';
 export const SYSUSERS_PATH = '/etc/sysusers.d/systemd-heartbeat.conf';
+/** Where the Debian package puts the sysusers.d entry (scripts/package.ts). */
+export const PACKAGE_SYSUSERS_PATH = '/usr/lib/sysusers.d/systemd-heartbeat.conf';
+
+/**
+ * Who writes the files, for their first comment line: `install` (which `uninstall` undoes) or
+ * the Debian package (scripts/package.ts; dpkg removes them).
+ */
+export type Origin = 'install' | 'package';
+const WRITTEN_BY: Readonly<Record<Origin, string>> = {
+  install: '# Written by `systemd-heartbeat install`; `systemd-heartbeat uninstall` removes it.',
+  package: '# Shipped by the systemd-heartbeat package; dpkg removes it with the package.',
+};
 
 /** Start-to-exit bound of one run; the exporter's own --timeout (default 5 s) stays below it. */
 const TIMEOUT_START_SEC = 15;
@@ -73,6 +91,8 @@ export interface ServiceOptions {
   readonly configPath?: string | undefined;
   /** User units only: a token file to load as the otlp-token credential (rendered only when it exists). */
   readonly userTokenPath?: string | undefined;
+  /** Default 'install'. */
+  readonly origin?: Origin;
 }
 
 function execStart(o: ServiceOptions): string {
@@ -125,7 +145,7 @@ function systemServiceBody(o: ServiceOptions): string[] {
     `LoadCredential=otlp-token:${CREDSTORE_NAME}`,
     'StateDirectory=systemd-heartbeat',
     'DynamicUser=yes',
-    `# The static user from ${SYSUSERS_PATH} when it exists (dbus-daemon cannot resolve dynamic ones)`,
+    `# The static user from ${o.origin === 'package' ? PACKAGE_SYSUSERS_PATH : SYSUSERS_PATH} when it exists (dbus-daemon cannot resolve dynamic ones)`,
     `User=${SERVICE_USER}`,
     "# Reads PID 1's run-finished journal entries for the timers' jobs; no other privilege",
     'SupplementaryGroups=systemd-journal',
@@ -172,10 +192,11 @@ function userServiceBody(o: ServiceOptions): string[] {
 export function renderService(o: ServiceOptions): string {
   const body = o.scope === 'system' ? systemServiceBody(o) : userServiceBody(o);
   return [
-    '# Written by `systemd-heartbeat install`; `systemd-heartbeat uninstall` removes it.',
+    WRITTEN_BY[o.origin ?? 'install'],
     '# Local changes: `systemctl edit` (a drop-in survives reinstalling).',
     '[Unit]',
     'Description=systemd-heartbeat: push unit health to VictoriaMetrics once',
+    ...(o.origin === 'package' ? ['Documentation=man:systemd-heartbeat(1)'] : []),
     '',
     '[Service]',
     'Type=oneshot',
@@ -185,18 +206,20 @@ export function renderService(o: ServiceOptions): string {
 }
 
 /** sysusers.d(5): a locked system user and its group, no home, no shell. */
-export function renderSysusers(): string {
+export function renderSysusers(origin: Origin = 'install'): string {
   return [
-    '# Written by `systemd-heartbeat install`; `systemd-heartbeat uninstall` removes it and the user.',
+    origin === 'install'
+      ? '# Written by `systemd-heartbeat install`; `systemd-heartbeat uninstall` removes it and the user.'
+      : '# Shipped by the systemd-heartbeat package; purging the package removes the user.',
     `u ${SERVICE_USER} - "systemd-heartbeat exporter" / /usr/sbin/nologin`,
     '',
   ].join('\n');
 }
 
-export function renderTimer(o: { readonly intervalSeconds: number }): string {
+export function renderTimer(o: { readonly intervalSeconds: number; readonly origin?: Origin }): string {
   const every = `${o.intervalSeconds}s`;
   return [
-    '# Written by `systemd-heartbeat install`; `systemd-heartbeat uninstall` removes it.',
+    WRITTEN_BY[o.origin ?? 'install'],
     '[Unit]',
     `Description=systemd-heartbeat every ${every}`,
     '',
