@@ -11,6 +11,7 @@
  * - reloads: finished reload jobs by JOB_RESULT (done, failed, ...), from the journal only.
  */
 import type { Clock } from '../systemd/collect.ts';
+import { bump } from './count.ts';
 import type { JournalReading } from '../systemd/journal.ts';
 import type { UnitStatus } from '../systemd/unit.ts';
 
@@ -24,11 +25,6 @@ export interface FailureMemory {
 }
 
 export type FailuresMemory = Readonly<Record<string, FailureMemory>>;
-
-/** Adds one to `map[key]`, own keys only (a result named `constructor` is a count like any other). */
-function bump(map: Record<string, number>, key: string): void {
-  map[key] = (Object.hasOwn(map, key) ? (map[key] as number) : 0) + 1;
-}
 
 /** The failed run `show` has now, if any: its Result and the invocation it belongs to. */
 function failedRun(status: UnitStatus): { result: string; invocation: string | undefined } | undefined {

@@ -13,6 +13,7 @@
  */
 import type { Clock, WatchedTimer } from '../systemd/collect.ts';
 import type { JournalReading } from '../systemd/journal.ts';
+import { bump } from './count.ts';
 import type { UnitStatus } from '../systemd/unit.ts';
 
 export interface TimerMemory {
@@ -56,10 +57,6 @@ export function accountTimers(
     const kept = before && before.service === timer.service ? before : undefined;
     // success is always there (0 until the first one), so a rule sees the series from the start.
     const runs: Record<string, number> = { success: 0, ...(kept?.runs ?? {}) };
-    // Own keys only: a result named `constructor` is a count like any other.
-    const count = (result: string): void => {
-      runs[result] = (Object.hasOwn(runs, result) ? (runs[result] as number) : 0) + 1;
-    };
     let lastSuccess = kept?.lastSuccess;
     let last = kept?.lastResult === undefined ? undefined : { result: kept.lastResult, at: kept.lastResultAt ?? Number.NEGATIVE_INFINITY };
     /** A finished run; `at` undefined: its end is not known, but it is what systemd holds now. */
@@ -73,7 +70,7 @@ export function accountTimers(
     if (journal?.readable) {
       for (const run of journal.runs) {
         if (run.service !== timer.service) continue;
-        count(run.result);
+        bump(runs, run.result);
         finishedRun(run.result, run.finishedAt);
       }
     }
@@ -81,14 +78,14 @@ export function accountTimers(
       // A start skipped by an unmet condition: the timer fired, the job did not run (Result stays success).
       for (const job of journal.skipped ?? []) {
         if (job.unit !== timer.service) continue;
-        count('skipped');
+        bump(runs, 'skipped');
         finishedRun('skipped', job.at);
       }
     }
     if (service && service.loadState === 'loaded' && finished(service)) {
       const result = service.result ?? 'success';
       if (!journal?.readable && kept && service.invocationId !== countedInvocation) {
-        count(result);
+        bump(runs, result);
       }
       countedInvocation = service.invocationId;
       finishedRun(result, finishedAt(service, clock));

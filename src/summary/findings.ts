@@ -20,7 +20,15 @@ import {
   type FailedReloads,
   type UnitRestarts,
 } from './model.ts';
-import { coverageAggregates, hostKey, needsGapDetail, type CoverageAggregate, type QueryResults, type SummaryWindow } from './queries.ts';
+import {
+  coverageAggregates,
+  hostKey,
+  splitHostKey,
+  needsGapDetail,
+  type CoverageAggregate,
+  type QueryResults,
+  type SummaryWindow,
+} from './queries.ts';
 
 /** The host a series belongs to: its name, and its tenant when it has one (queries.ts hostKey). */
 function hostOf(s: { labels: Readonly<Record<string, string>> }): string {
@@ -357,10 +365,10 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 export function buildSummary(r: QueryResults, w: SummaryWindow, hostFilter: string | undefined): Summary {
   const withData = new Set(hostsIn(r));
   const aggregates = coverageAggregates(r);
-  const names = hostFilter === undefined ? [...withData] : [...withData].filter((k) => k.split('\u0000')[0] === hostFilter);
+  const names = hostFilter === undefined ? [...withData] : [...withData].filter((k) => splitHostKey(k).host === hostFilter);
   if (names.length === 0 && hostFilter !== undefined) names.push(hostFilter);
   const hosts: HostSummary[] = names.map((key) => {
-    const [host, tenant] = key.split('\u0000') as [string, string | undefined];
+    const { host, tenant } = splitHostKey(key);
     const { coverage, lastRunStep } = coverageOf(key, r, w, aggregates);
     const lastStep = lastRunStep ?? w.end;
     const failed = failedOf(key, r, w, lastStep);

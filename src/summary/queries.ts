@@ -222,6 +222,12 @@ export function hostKey(labels: Readonly<Record<string, string>>): string {
   return account === undefined ? host : `${host}\u0000${account}:${labels['vm_project_id'] ?? '0'}`;
 }
 
+/** A hostKey back to the host's name and tenant. */
+export function splitHostKey(key: string): { host: string; tenant: string | undefined } {
+  const [host, tenant] = key.split('\u0000') as [string, string | undefined];
+  return { host, tenant };
+}
+
 /** Pure: each host's aggregated coverage, by hostKey. */
 export function coverageAggregates(
   r: Pick<QueryResults, 'coverageFirst' | 'coverageLast' | 'coverageCovered' | 'coverageBefore'>,
@@ -259,8 +265,9 @@ export async function runQueries(
   const aggregates = coverageAggregates(
     first as Pick<QueryResults, 'coverageFirst' | 'coverageLast' | 'coverageCovered' | 'coverageBefore'>,
   );
-  const gapped = [...aggregates].filter(([, c]) => needsGapDetail(c, window)).map(([key]) => key.split('\u0000')[0] as string);
-  if (host !== undefined && !aggregates.has(host)) gapped.push(host);
+  const gapped = [...aggregates].filter(([, c]) => needsGapDetail(c, window)).map(([key]) => splitHostKey(key).host);
+  // A --host with no run in the window (in any tenant): its (empty) steps say so.
+  if (host !== undefined && ![...aggregates.keys()].some((key) => splitHostKey(key).host === host)) gapped.push(host);
   const names = [...new Set(gapped)];
   const gaps =
     names.length === 0
