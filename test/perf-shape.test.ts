@@ -21,6 +21,29 @@ const reason = skipReason(victoriaUnavailable());
 /** What npm run build writes and install copies. */
 const SHIPPED = [BUNDLE_NAME, CODE_CACHE_NAME];
 
+/** A -r preload that records the modules, node's built-in modules and the vm.Scripts a process loaded. */
+function probe(at: string): {
+  path: string;
+  read(): { modules: string[]; builtins: string[]; scripts: Array<{ filename: string; cached: boolean; rejected: boolean | undefined }> };
+} {
+  const path = join(at, 'probe.cjs');
+  const out = join(at, 'probe.json');
+  writeFileSync(
+    path,
+    `const vm = require('node:vm');
+const scripts = [];
+vm.Script = class extends vm.Script {
+constructor(source, options) {
+  super(source, options);
+  scripts.push({ filename: options.filename, cached: options.cachedData !== undefined, rejected: this.cachedDataRejected });
+}
+};
+process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify({ modules: Object.keys(require.cache), builtins: process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)), scripts })));
+`,
+  );
+  return { path, read: () => JSON.parse(readFileSync(out, 'utf8')) };
+}
+
 describe('systemctl and journalctl calls per tick do not grow with the number of units', { skip: reason }, () => {
   let vm: Victoria;
   before(async () => {
@@ -76,6 +99,38 @@ describe('systemctl and journalctl calls per tick do not grow with the number of
       assert.equal(journalctl, 2, `N=${n}: journalctl ran ${journalctl} times in 2 ticks`);
     }
   });
+
+  test('a tick pushing over http to 127.0.0.1 loads no TLS, crypto or DNS module (each costs every tick start-up time)', async () => {
+    const at = mkdtempSync(join(tmpdir(), 'hb-shape-builtins-'));
+    const units = generateUnits(10);
+    const replay = createReplay(units);
+    const journal = createJournalReplay(units.journal);
+    try {
+      const p = probe(at);
+      const result = await run(
+        [process.execPath, '-r', p.path, CLI],
+        {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          SYSTEMD_HEARTBEAT_SYSTEMCTL: replay.systemctl,
+          SYSTEMD_HEARTBEAT_JOURNALCTL: journal.journalctl,
+          SYSTEMD_HEARTBEAT_UNITS: BENCH_PATTERN,
+          SYSTEMD_HEARTBEAT_HOST: 'shape-builtins',
+          SYSTEMD_HEARTBEAT_STATE_DIR: join(at, 'state'),
+          OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: vm.otlpUrl,
+        },
+        at,
+      );
+      assert.equal(result.code, 0, result.stderr);
+      const { builtins } = p.read();
+      assert.ok(builtins.includes('http'), `the push went over node:http: ${builtins.join(' ')}`);
+      const costly = builtins.filter((m) => /^(crypto|https|tls|dns|zlib)$/.test(m) || m.startsWith('internal/crypto/'));
+      assert.deepEqual(costly, []);
+    } finally {
+      replay.remove();
+      journal.remove();
+      rmSync(at, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('the shipped entry point needs no node_modules', () => {
@@ -97,28 +152,6 @@ describe('the shipped entry point needs no node_modules', () => {
    * require.cache) and every vm.Script made: its file, whether it got a code cache, and
    * whether V8 took it.
    */
-  function probe(at: string): {
-    path: string;
-    read(): { modules: string[]; scripts: Array<{ filename: string; cached: boolean; rejected: boolean | undefined }> };
-  } {
-    const path = join(at, 'probe.cjs');
-    const out = join(at, 'probe.json');
-    writeFileSync(
-      path,
-      `const vm = require('node:vm');
-const scripts = [];
-vm.Script = class extends vm.Script {
-  constructor(source, options) {
-    super(source, options);
-    scripts.push({ filename: options.filename, cached: options.cachedData !== undefined, rejected: this.cachedDataRejected });
-  }
-};
-process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify({ modules: Object.keys(require.cache), scripts })));
-`,
-    );
-    return { path, read: () => JSON.parse(readFileSync(out, 'utf8')) };
-  }
-
   test('a copy outside the repository runs a dry run, loading no module but itself, with its code cache', async () => {
     assert.ok(!dir.startsWith(`${REPO}/`), `${dir} is inside the repository`);
     const copy = copyBuild(dir);

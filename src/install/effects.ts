@@ -2,7 +2,6 @@
  * Edge: the files and tools install and uninstall touch (InstallIO), below an install root, and
  * injected like collect.ts's RunSystemctl so tests run both commands into a temporary root.
  */
-import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   constants,
@@ -21,6 +20,7 @@ import {
 } from 'node:fs';
 import { EXIT, HeartbeatError, describeError } from '../errors.ts';
 import type { RunSystemctl } from '../systemd/collect.ts';
+import { tempSuffix } from '../state/store.ts';
 import { posix } from 'node:path';
 import { execFile } from 'node:child_process';
 
@@ -164,9 +164,9 @@ export function createFsIO(root: string, systemctl: RunSystemctl, env: Readonly<
   };
 }
 
-/** Writes a fresh temp file (exclusive, unguessable name) with `write`, sets 0644, renames it to `path`. */
+/** Writes a fresh temp file (exclusive, unique name) with `write`, sets 0644, renames it to `path`. */
 function replaceFile(path: string, write: (tmp: string) => void): void {
-  const tmp = `${posix.dirname(path)}/.${posix.basename(path)}.${randomBytes(6).toString('hex')}.tmp`;
+  const tmp = `${posix.dirname(path)}/.${posix.basename(path)}.${tempSuffix()}.tmp`;
   try {
     write(tmp);
     chmodSync(tmp, 0o644);

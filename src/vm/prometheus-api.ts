@@ -9,8 +9,6 @@
  * an ExperimentalWarning for it.)
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { EXIT, HeartbeatError, describeError } from '../errors.ts';
 import { boundedLookup } from '../export/lookup.ts';
 import { maskSecrets, printable, secretsOf } from '../text.ts';
@@ -118,16 +116,20 @@ class AnswerTooLarge extends Error {
   }
 }
 
-/** One GET, its body read up to MAX_ANSWER_BYTES; the signal destroys the request. */
-function getText(
+/**
+ * One GET, its body read up to MAX_ANSWER_BYTES; the signal destroys the request. node:http(s)
+ * is loaded here, not at import: every tick loads this module with the CLI, and node:https at
+ * start-up (tls, crypto) cost the tick ~0.07 of the floor's CPU at 10 units (scripts/bench/ab.ts).
+ */
+async function getText(
   url: string,
   headers: Readonly<Record<string, string>>,
   signal: AbortSignal,
   lookup: ReturnType<typeof boundedLookup>,
 ): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  const target = new URL(url);
+  const { request: send } = target.protocol === 'https:' ? await import('node:https') : await import('node:http');
   return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = send(target, { headers, signal, lookup, agent: false }, (res) => {
       const declared = Number(res.headers['content-length']);
       if (Number.isFinite(declared) && declared > MAX_ANSWER_BYTES) {
