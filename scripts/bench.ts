@@ -2,7 +2,10 @@
  * `npm run bench`: what one tick costs next to the least a tick can cost, on this machine.
  *
  * Side by side in one run, in rotating order, at N=10 and N=1000 units:
- *   floor      scripts/bench/floor.cjs: zero dependencies, protobuf by hand, node:http
+ *   bare       floor.cjs --bare: the same spawns, state files and number of points, but nothing
+ *              parsed beyond the unit names (issue 23's reference)
+ *   floor      scripts/bench/floor.cjs: zero dependencies, protobuf by hand, node:http; parses
+ *              everything the tick parses and pushes the tick's exact payload
  *   tick       the shipped entry point, dist/systemd-heartbeat.cjs (built first)
  *   unbundled  the same source with the OTel packages left in node_modules (esbuild,
  *              packages: 'external'), to show what bundling buys
@@ -43,8 +46,10 @@ const TIME_DEPENDENT = new Set([
   'systemd_heartbeat_collect_duration_seconds',
 ]);
 
-type Variant = 'floor' | 'tick' | 'unbundled';
-const VARIANTS: readonly Variant[] = ['floor', 'tick', 'unbundled'];
+type Variant = 'bare' | 'floor' | 'tick' | 'unbundled';
+const VARIANTS: readonly Variant[] = ['bare', 'floor', 'tick', 'unbundled'];
+/** The two yardsticks the tick is measured against. */
+const REFERENCES = ['floor', 'bare'] as const;
 
 interface Observation {
   readonly name: string;
@@ -60,7 +65,7 @@ function keyOf(o: Observation): string {
 }
 
 /** Throws unless the floor would push what the tick pushes (same series, same values). */
-function checkSamePayload(n: number, env: (variant: Variant) => Record<string, string>, entry: Record<Variant, string[]>): void {
+function checkSamePayload(n: number, env: (variant: Variant) => Record<string, string>, entry: Record<Variant, string[]>): number {
   const read = (argv: string[], variantEnv: Record<string, string>): Observation[] => {
     const r = spawnSync(NODE, argv, { env: variantEnv, encoding: 'utf8', timeout: 30_000, maxBuffer: 1 << 28 });
     if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
@@ -88,6 +93,7 @@ function checkSamePayload(n: number, env: (variant: Variant) => Record<string, s
       if (Math.abs(f.value - t.value) > tolerance) throw new Error(`N=${n}: ${key} is ${t.value} in the tick, ${f.value} in the floor`);
     }
     console.log(`N=${n}: floor and tick payloads agree (${tick.size} observations)`);
+    return tick.size;
   } finally {
     rmSync(state, { recursive: true, force: true });
   }
@@ -122,6 +128,7 @@ async function main(): Promise<void> {
       logLevel: 'warning',
     });
     const entry: Record<Variant, string[]> = {
+      bare: [], // set per N: it is told how many points to push
       floor: [join(REPO, 'scripts/bench/floor.cjs')],
       tick: [join(REPO, 'dist/systemd-heartbeat.cjs')],
       unbundled: [join(unbundledDir, 'systemd-heartbeat.mjs')],
@@ -131,6 +138,7 @@ async function main(): Promise<void> {
     for (const n of SIZES) {
       const units = generateUnits(n);
       const replay: Record<Variant, Replay> = {
+        bare: createReplay(units),
         floor: createReplay(units),
         tick: createReplay(units),
         unbundled: createReplay(units),
@@ -151,8 +159,9 @@ async function main(): Promise<void> {
         SYSTEMD_HEARTBEAT_STATE_DIR: stateDirs[v],
         OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: vm.otlpUrl,
       });
-      checkSamePayload(n, env, entry);
-      const samples: Record<Variant, Sample[]> = { floor: [], tick: [], unbundled: [] };
+      const points = checkSamePayload(n, env, entry);
+      entry.bare = [join(REPO, 'scripts/bench/floor.cjs'), '--bare', String(points)];
+      const samples: Record<Variant, Sample[]> = { bare: [], floor: [], tick: [], unbundled: [] };
       const callsBefore = Object.fromEntries(VARIANTS.map((v) => [v, [replay[v].calls().length, journals[v].calls()]])) as Record<
         Variant,
         [number, number]
@@ -169,57 +178,68 @@ async function main(): Promise<void> {
         const calls = `${(replay[v].calls().length - callsBefore[v][0]) / runs}+${(journals[v].calls() - callsBefore[v][1]) / runs}`;
         results.push({ n, variant: v, samples: samples[v], calls });
       }
-      // Every variant's pushes arrived, as the same series.
+      // Every variant's pushes arrived: the same series from floor, tick and unbundled, as many
+      // from the bare floor (its own names and labels).
       await vm.flush();
       const counts = await Promise.all(VARIANTS.map(async (v) => (await vm.series(`{host="bench-${v}-${n}"}`)).length));
-      if (new Set(counts).size !== 1 || counts[0] === 0) {
-        throw new Error(`N=${n}: VictoriaMetrics holds ${VARIANTS.map((v, i) => `${v} ${counts[i]}`).join(', ')} series`);
+      if (new Set(counts).size !== 1 || counts[0] !== points) {
+        throw new Error(
+          `N=${n}: VictoriaMetrics holds ${VARIANTS.map((v, i) => `${v} ${counts[i]}`).join(', ')} series, not ${points} each`,
+        );
       }
       console.log(`N=${n}: VictoriaMetrics received ${counts[0]} series from each variant`);
     }
 
-    const floorOf = (n: number): Sample[] => results.find((r) => r.n === n && r.variant === 'floor')?.samples ?? [];
+    const referenceOf = (n: number, ref: Variant): Sample[] => results.find((r) => r.n === n && r.variant === ref)?.samples ?? [];
     const cpu = (s: Sample): number => s.user_ms + s.sys_ms;
-    const rows = [['N', 'variant', 'systemctl+journalctl', 'wall ms', 'CPU ms', 'peak RSS MB', 'wall x', 'CPU x', 'RSS x']];
+    const rows = [['N', 'variant', 'systemctl+journalctl', 'wall ms', 'CPU ms', 'peak RSS MB']];
+    for (const ref of REFERENCES) (rows[0] as string[]).push(`wall/${ref}`, `CPU/${ref}`, `RSS/${ref}`);
+    /** Per N and reference, the tick's three ratios. */
+    const tickRatios = new Map<string, [number, number, number]>();
     for (const r of results) {
-      const f = floorOf(r.n);
-      const wall = median(r.samples.map((s) => s.wall_ms));
-      const c = median(r.samples.map(cpu));
-      const rss = median(r.samples.map((s) => s.maxrss_kb)) / 1024;
-      // Ratios are the median of each round's ratio: a round's runs are back to back, so a
-      // load that comes and goes on the machine (other work) weighs on both sides alike.
-      const ratio = (of: (s: Sample) => number): number => median(r.samples.map((s, i) => of(s) / of(f[i] as Sample)));
-      rows.push([
+      const row = [
         String(r.n),
         r.variant,
         String(r.calls),
-        wall.toFixed(1),
-        c.toFixed(1),
-        rss.toFixed(1),
-        ratio((s) => s.wall_ms).toFixed(2),
-        ratio(cpu).toFixed(2),
-        ratio((s) => s.maxrss_kb).toFixed(2),
-      ]);
+        median(r.samples.map((s) => s.wall_ms)).toFixed(1),
+        median(r.samples.map(cpu)).toFixed(1),
+        (median(r.samples.map((s) => s.maxrss_kb)) / 1024).toFixed(1),
+      ];
+      for (const ref of REFERENCES) {
+        const f = referenceOf(r.n, ref);
+        // Ratios are the median of each round's ratio: a round's runs are back to back, so a
+        // load that comes and goes on the machine (other work) weighs on both sides alike.
+        const ratio = (of: (s: Sample) => number): number => median(r.samples.map((s, i) => of(s) / of(f[i] as Sample)));
+        const three: [number, number, number] = [ratio((s) => s.wall_ms), ratio(cpu), ratio((s) => s.maxrss_kb)];
+        if (r.variant === 'tick') tickRatios.set(`${r.n}/${ref}`, three);
+        row.push(...three.map((x) => x.toFixed(2)));
+      }
+      rows.push(row);
     }
     const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((row) => (row[i] as string).length)));
     console.log(
-      `\nMedians of ${REPS} runs each (after ${WARMUP} warm-up rounds), order rotating; x: median of the rounds' ratios ` +
-        `to the floor; node ${process.version}, ` +
+      `\nMedians of ${REPS} runs each (after ${WARMUP} warm-up rounds), order rotating; ratios: median of the rounds' ratios ` +
+        `to the floor (parses as the tick does) and to the bare floor (parses only unit names); node ${process.version}, ` +
         `${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
     );
     for (const row of rows)
       console.log(row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  '));
-    // The aims of issue 8, as a reading aid: medians move with the machine's other work.
-    const aims = { 10: { time: 1.25, rss: 1.15 }, 1000: { time: 1.5, rss: 1.5 } } as const;
-    for (const row of rows.slice(1)) {
-      if (row[1] !== 'tick') continue;
-      const aim = aims[Number(row[0]) as 10 | 1000];
-      const verdict = (label: string, value: string, max: number): string =>
-        `${label} ${value} ${Number(value) <= max ? '<=' : '>'} ${max}`;
-      console.log(
-        `N=${row[0]}: tick/floor ${verdict('wall', row[6] as string, aim.time)}, ${verdict('CPU', row[7] as string, aim.time)}, ` +
-          verdict('RSS', row[8] as string, aim.rss),
-      );
+    // The aims, as a reading aid (medians move with the machine's other work): issue 8's
+    // against the floor, issue 23's against the bare floor (no wall aim at 1000 units).
+    const aims: Record<(typeof REFERENCES)[number], Record<10 | 1000, [number | undefined, number, number]>> = {
+      floor: { 10: [1.25, 1.25, 1.15], 1000: [1.5, 1.5, 1.5] },
+      bare: { 10: [1.1, 1.1, 1.05], 1000: [undefined, 1.15, 1.3] },
+    };
+    for (const n of SIZES) {
+      for (const ref of REFERENCES) {
+        const got = tickRatios.get(`${n}/${ref}`) as [number, number, number];
+        const parts = ['wall', 'CPU', 'RSS'].map((label, i) => {
+          const max = aims[ref][n][i];
+          const value = (got[i] as number).toFixed(2);
+          return max === undefined ? `${label} ${value}` : `${label} ${value} ${Number(value) <= max ? '<=' : '>'} ${max}`;
+        });
+        console.log(`N=${n}: tick/${ref} ${parts.join(', ')}`);
+      }
     }
     const odd = results.filter((r) => r.calls !== (results[0] as { calls: string }).calls);
     if (odd.length > 0)

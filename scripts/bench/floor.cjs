@@ -20,6 +20,12 @@
  * SYSTEMD_HEARTBEAT_STATE_DIR, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, SYSTEMD_HEARTBEAT_SYSTEMCTL,
  * SYSTEMD_HEARTBEAT_JOURNALCTL.
  * `--print` prints the observations as JSON (like `--dry-run --format json`) and pushes nothing.
+ *
+ * `--bare POINTS` is the bare floor (issue 23): the same spawns with the same arguments and the
+ * same state-directory work (lock, state.json read and written as bytes), but nothing parsed
+ * beyond the unit names in list-units' output (matched against the allowlist); show's and
+ * journalctl's output only read. It pushes POINTS data points (the tick's count, given by the
+ * bench) of the tick's metric names, labelled unit and host, hand-encoded as above.
  */
 const { execFile } = require('node:child_process');
 const fs = require('node:fs');
@@ -27,6 +33,8 @@ const http = require('node:http');
 
 const env = process.env;
 const print = process.argv.includes('--print');
+const bareAt = process.argv.indexOf('--bare');
+const barePoints = bareAt >= 0 ? Number(process.argv[bareAt + 1]) : undefined;
 const patterns = (env.SYSTEMD_HEARTBEAT_UNITS || '').split(',').filter((p) => p !== '');
 const host = env.SYSTEMD_HEARTBEAT_HOST || require('node:os').hostname();
 const stateDir = env.SYSTEMD_HEARTBEAT_STATE_DIR || '/var/lib/systemd-heartbeat';
@@ -332,6 +340,89 @@ async function main() {
   return 0;
 }
 
+/** The bare floor: see the head of this file. */
+async function bareMain() {
+  fs.mkdirSync(`${stateDir}/spool`, { recursive: true });
+  const lock = `${stateDir}/lock`;
+  const fd = fs.openSync(lock, 'wx');
+  fs.writeSync(fd, String(process.pid));
+  fs.closeSync(fd);
+  process.on('exit', () => fs.unlinkSync(lock));
+  let state = '{}';
+  try {
+    state = fs.readFileSync(`${stateDir}/state.json`, 'utf8');
+  } catch {}
+  fs.readdirSync(`${stateDir}/spool`);
+
+  const listed = await systemctl(['list-units', '--all', '--full', '--plain', '--no-legend', '--output=json']);
+  const all = [];
+  for (const m of listed.matchAll(/"unit":"([^"]+)"/g)) all.push(m[1]);
+  const names = new Set();
+  for (const p of patterns) {
+    if (!/[*?[]/.test(p)) names.add(p);
+    else {
+      const re = globRe(p);
+      for (const u of all.filter((u) => re.test(u)).sort()) names.add(u);
+    }
+  }
+  const jobs = [...names].filter((u) => u.endsWith('.timer')).map((u) => u.replace(/\.timer$/, '.service'));
+  const units = [...new Set([...names, ...jobs])];
+  await systemctl(['show', '--timestamp=unix', '-p', PROPS, '--', ...units]);
+  await spawn(journalBinary, [
+    '--system',
+    '--no-pager',
+    '-o',
+    'json',
+    '--output-fields=MESSAGE_ID,UNIT,UNIT_RESULT,JOB_TYPE,JOB_RESULT,MESSAGE',
+    '-n',
+    '10000',
+    `--since=@${(Date.now() / 1000 - 30).toFixed(6)}`,
+    '_PID=1',
+    `MESSAGE_ID=${SUCCESS_ID}`,
+    `MESSAGE_ID=${FAILURE_ID}`,
+    `MESSAGE_ID=${RELOAD_ID}`,
+    `MESSAGE_ID=${START_ID}`,
+    ...units.map((u) => `UNIT=${u}`),
+  ]);
+
+  const real = Date.now() / 1000;
+  const metricNames = BARE_METRICS;
+  const obs = [];
+  const list = [...names];
+  if (barePoints > list.length * metricNames.length) throw new Error(`--bare ${barePoints}: more points than units x names`);
+  for (let i = 0; i < barePoints; i++) {
+    const unit = list[i % list.length];
+    obs.push({ name: metricNames[Math.floor(i / list.length) % metricNames.length], labels: { unit, host }, value: 1 });
+  }
+  try {
+    const status = await push(encode(obs, real));
+    if (status < 200 || status > 299) throw new Error(`HTTP ${status}`);
+  } finally {
+    const tmp = `${stateDir}/state.json.tmp-${process.pid}`;
+    const out = fs.openSync(tmp, 'w', 0o600);
+    fs.writeSync(out, state);
+    fs.fsyncSync(out);
+    fs.closeSync(out);
+    fs.renameSync(tmp, `${stateDir}/state.json`);
+  }
+  return 0;
+}
+/** The tick's metric names that a unit has, in the order the bare floor spreads its points over them. */
+const BARE_METRICS = [
+  'systemd_unit_loaded',
+  'systemd_unit_active',
+  'systemd_unit_failed',
+  'systemd_unit_seconds_since_active',
+  'systemd_unit_restart_count_total',
+  'systemd_unit_starts_total',
+  'systemd_unit_last_exit_status',
+  'systemd_unit_failures_total',
+  'systemd_unit_last_failure_timestamp_seconds',
+  'systemd_unit_reloads_total',
+  'systemd_unit_reload_failed',
+  'systemd_unit_condition_met',
+];
+
 // Protobuf, by hand: opentelemetry/proto/collector/metrics/v1 ExportMetricsServiceRequest.
 // Two passes: every message's size first, then one buffer written front to back.
 const COUNTERS = new Set([
@@ -453,7 +544,7 @@ function push(body) {
   });
 }
 
-main().then(
+(barePoints === undefined ? main() : bareMain()).then(
   (code) => (process.exitCode = code),
   (error) => {
     process.stderr.write(`floor: ${error.message}\n`);
