@@ -25,6 +25,7 @@ export const LAYERS: Readonly<Record<string, number>> = {
   'read-file.ts': 0,
   'thresholds.ts': 0,
   'text.ts': 0,
+  'tuning.ts': 0,
   systemd: 1,
   state: 2,
   metrics: 3,

@@ -15,6 +15,7 @@ import { BENCH_PATTERN, createJournalReplay, generateUnits } from '../scripts/be
 import { CLI, REPO, assertBuilt, runCli, skipReason } from './support/cli.ts';
 import { BUNDLE_NAME, CODE_CACHE_NAME } from '../src/install/units.ts';
 import { createReplay } from './support/replay.ts';
+import { INTERPRETED_FROM_UNITS } from '../src/tuning.ts';
 import { startVictoria, victoriaUnavailable, type Victoria } from './support/victoria.ts';
 
 const reason = skipReason(victoriaUnavailable());
@@ -123,11 +124,48 @@ describe('systemctl and journalctl calls per tick do not grow with the number of
       assert.equal(result.code, 0, result.stderr);
       const { builtins } = p.read();
       assert.ok(builtins.includes('http'), `the push went over node:http: ${builtins.join(' ')}`);
-      const costly = builtins.filter((m) => /^(crypto|https|tls|dns|zlib)$/.test(m) || m.startsWith('internal/crypto/'));
+      // node:v8 too: a tick this small keeps TurboFan (src/tuning.ts).
+      const costly = builtins.filter((m) => /^(crypto|https|tls|dns|zlib|v8)$/.test(m) || m.startsWith('internal/crypto/'));
       assert.deepEqual(costly, []);
     } finally {
       replay.remove();
       journal.remove();
+      rmSync(at, { recursive: true, force: true });
+    }
+  });
+
+  test(`a tick showing ${INTERPRETED_FROM_UNITS} units or more turns TurboFan off (loads node:v8 for it); a smaller one does not`, async () => {
+    const at = mkdtempSync(join(tmpdir(), 'hb-shape-tuning-'));
+    try {
+      /** Whether a dry run at n units loaded node:v8, and how many units its show named. */
+      const loadsV8 = async (n: number): Promise<{ v8: boolean; shown: number }> => {
+        const units = generateUnits(n);
+        const replay = createReplay(units);
+        const journal = createJournalReplay(units.journal);
+        try {
+          const p = probe(at);
+          const env = {
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            SYSTEMD_HEARTBEAT_SYSTEMCTL: replay.systemctl,
+            SYSTEMD_HEARTBEAT_JOURNALCTL: journal.journalctl,
+            SYSTEMD_HEARTBEAT_UNITS: BENCH_PATTERN,
+            SYSTEMD_HEARTBEAT_STATE_DIR: join(at, `state-${n}`),
+          };
+          const result = await run([process.execPath, '-r', p.path, CLI, '--dry-run', '--format', 'json'], env, at);
+          assert.equal(result.code, 0, result.stderr);
+          const show = replay.calls().find((args) => args.includes('show')) as string[];
+          return { v8: p.read().builtins.includes('v8'), shown: show.length - show.indexOf('--') - 1 };
+        } finally {
+          replay.remove();
+          journal.remove();
+        }
+      };
+      const small = await loadsV8(10);
+      const large = await loadsV8(100);
+      assert.ok(small.shown < INTERPRETED_FROM_UNITS && large.shown >= INTERPRETED_FROM_UNITS, `${small.shown}, ${large.shown}`);
+      assert.equal(small.v8, false);
+      assert.equal(large.v8, true);
+    } finally {
       rmSync(at, { recursive: true, force: true });
     }
   });
