@@ -5,6 +5,10 @@
 #                               with), into .cache/node18/
 #   fetch-bookworm.sh lintian   lintian, to check the .deb `npm run package` builds, into
 #                               .cache/lintian/
+#   fetch-bookworm.sh node-exporter
+#                               prometheus-node-exporter 1.5.0, the peer scripts/bench/pid1.ts
+#                               measures side by side (its systemd collector), into
+#                               .cache/node-exporter/
 #
 # Like fetch-victoriametrics.sh, the system's apt sources and state are never touched: a private
 # apt configuration under the cache reuses the mirror URIs of the system's own sources with
@@ -27,7 +31,9 @@ case $set_name in
   # nodejs 18 as Debian 12 ships it (18.20.4; the bundle needs >= 18.19, the OTel 2.x floor).
   node18) WANT=(nodejs libnode108) VERSION_RE='^18\.(19|[2-9][0-9])\.' CHECK_BIN=usr/bin/node ;;
   lintian) WANT=(lintian) VERSION_RE='^2\.' CHECK_BIN=usr/bin/lintian ;;
-  *) die "usage: fetch-bookworm.sh node18|lintian" ;;
+  # A static Go binary: only the binary is used (run inside the isolated systemd), not its unit.
+  node-exporter) WANT=(prometheus-node-exporter) VERSION_RE='^1\.5\.0' CHECK_BIN=usr/bin/prometheus-node-exporter ;;
+  *) die "usage: fetch-bookworm.sh node18|lintian|node-exporter" ;;
 esac
 
 REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -93,7 +99,7 @@ APTOPTS=(
 export DEBIAN_FRONTEND=noninteractive
 
 log="$CACHE/apt.log"
-# One update serves both sets; redone when older than a day.
+# One update serves every set; redone when older than a day.
 if [[ -z $(find "$APT_DIR/lists" -maxdepth 1 -name '*_InRelease' -mmin -1440 2>/dev/null | head -n 1) ]]; then
   if ! apt-get "${APTOPTS[@]}" -q update </dev/null >"$log" 2>&1; then
     show_apt_errors "$log"
