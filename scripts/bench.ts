@@ -27,6 +27,8 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { createReplay, type Replay } from '../test/support/replay.ts';
 import { startVictoria, victoriaUnavailable } from '../test/support/victoria.ts';
+import { sandboxUnavailable } from '../test/harness/sandbox.ts';
+import { measurePid1, renderRows } from './bench/pid1.ts';
 import { median, startRunner, type Sample } from './bench/runner.ts';
 import { BENCH_PATTERN, createJournalReplay, generateUnits } from './bench/units.ts';
 
@@ -244,11 +246,38 @@ async function main(): Promise<void> {
     const odd = results.filter((r) => r.calls !== (results[0] as { calls: string }).calls);
     if (odd.length > 0)
       throw new Error(`systemctl calls per run differ between variants: ${results.map((r) => `${r.variant}@${r.n}=${r.calls}`).join(' ')}`);
+    await pid1Share();
   } finally {
     runner.stop();
     await vm.stop();
     for (const r of replays) r.remove();
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The tick's whole cost to the host: what PID 1 (and dbus-daemon, for the shipped unit's
+ * unprivileged user) spends serving it, beside node_exporter's systemd collector per scrape, in
+ * the isolated systemd with N running units (scripts/bench/pid1.ts). BENCH_PID1=0 skips it.
+ */
+async function pid1Share(): Promise<void> {
+  if (process.env.BENCH_PID1 === '0') return console.log('\nPID 1 share: skipped (BENCH_PID1=0)');
+  const unavailable = sandboxUnavailable();
+  if (unavailable) return console.log(`\nPID 1 share: not measured (${unavailable})`);
+  const fetched = spawnSync('bash', [join(REPO, 'scripts/fetch-bookworm.sh'), 'node-exporter'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (fetched.status !== 0) throw new Error('scripts/fetch-bookworm.sh node-exporter failed');
+  const reps = Number(process.env.BENCH_PID1_REPS ?? 10);
+  const rows = await measurePid1({ sizes: [...SIZES], reps, bundle: join(REPO, 'dist/systemd-heartbeat.cjs') });
+  console.log(`\nPID 1's share (isolated systemd 252, N running units, ${reps} ticks and scrapes after 3 warm-ups; ms of CPU each):`);
+  console.log(renderRows(rows));
+  // Issue 23's aim: PID 1's CPU per tick at most twice node_exporter's per scrape, each as it
+  // runs by default (the tick as the unit's unprivileged user, node_exporter on the system bus).
+  for (const r of rows) {
+    const ratio = r.tickUser.pid1Ms / r.peer.pid1Ms;
+    console.log(
+      `N=${r.n}: PID 1 ${r.tickUser.pid1Ms.toFixed(1)} ms a tick (+ dbus-daemon ${r.tickUser.dbusMs.toFixed(1)}), ` +
+        `${r.peer.pid1Ms.toFixed(1)} ms a node_exporter scrape (+ ${r.peer.dbusMs.toFixed(1)}): ${ratio.toFixed(2)} ${ratio <= 2 ? '<=' : '>'} 2`,
+    );
   }
 }
 

@@ -270,11 +270,16 @@ async function measureTick(sb: Sandbox, vm: Victoria, bundle: string, reps: numb
   return summarise(samples);
 }
 
+/** The ticks' pushes arrived: every load unit's series, searched for up to ~10 s (new series take a moment). */
 async function checkPushed(vm: Victoria, n: number): Promise<void> {
-  await vm.flush();
-  const got = await vm.query('count(last_over_time(systemd_unit_active{unit=~"hb-load-.*"}[5m]))');
-  const count = got[0]?.value ?? 0;
-  if (count !== n) throw new Error(`VictoriaMetrics holds systemd_unit_active for ${count} load units, not ${n}`);
+  let count = 0;
+  for (let i = 0; i < 40 && count < n; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 250));
+    await vm.flush();
+    const got = await vm.query(`count(last_over_time(systemd_unit_active{unit=~"hb-load-.*"}[5m]))`);
+    count = got[0]?.value ?? 0;
+  }
+  if (count < n) throw new Error(`VictoriaMetrics holds systemd_unit_active for ${count} load units, not ${n}`);
 }
 
 // ---------------------------------------------------------------------------------------------
