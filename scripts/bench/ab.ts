@@ -5,6 +5,8 @@
  *
  *   node --import tsx scripts/bench/ab.ts [--n 10] [--reps 40] name=path.cjs name2=path2.cjs ...
  *
+ * An entry may put node flags before its path: `ss1='--max-semi-space-size=1 dist/x.cjs'`.
+ *
  * `floor` is always included (scripts/bench/floor.cjs). Prints the median wall, CPU and peak RSS
  * of each, and each one's median per-round ratio to the floor.
  */
@@ -54,7 +56,7 @@ try {
   for (let round = 0; round < 3 + reps; round++) {
     for (let k = 0; k < entries.length; k++) {
       const i = (round + k) % entries.length;
-      const s = await runner.run([process.execPath, (entries[i] as [string, string])[1]], env(i));
+      const s = await runner.run([process.execPath, ...(entries[i] as [string, string])[1].split(' ')], env(i));
       if (round >= 3) (samples[i] as Sample[]).push(s);
     }
   }
