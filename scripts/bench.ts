@@ -28,7 +28,7 @@ import { build } from 'esbuild';
 import { createReplay, type Replay } from '../test/support/replay.ts';
 import { startVictoria, victoriaUnavailable } from '../test/support/victoria.ts';
 import { sandboxUnavailable } from '../test/harness/sandbox.ts';
-import { measurePid1, renderRows } from './bench/pid1.ts';
+import { measurePid1, renderBare, renderRows } from './bench/pid1.ts';
 import { median, startRunner, type Sample } from './bench/runner.ts';
 import { BENCH_PATTERN, createJournalReplay, generateUnits } from './bench/units.ts';
 
@@ -270,6 +270,21 @@ async function pid1Share(): Promise<void> {
   const rows = await measurePid1({ sizes: [...SIZES], reps, bundle: join(REPO, 'dist/systemd-heartbeat.cjs') });
   console.log(`\nPID 1's share (isolated systemd 252, N running units, ${reps} ticks and scrapes after 3 warm-ups; ms of CPU each):`);
   console.log(renderRows(rows));
+  console.log(
+    '\nThe tick against the bare floor in the same isolated systemd (as root, alternating; both pay for real systemctl and journalctl):',
+  );
+  console.log(renderBare(rows));
+  const aims: Record<number, [number | undefined, number, number]> = { 10: [1.1, 1.1, 1.05], 1000: [undefined, 1.15, 1.3] };
+  for (const { n, bare } of rows) {
+    const parts = (['wall', 'CPU', 'RSS'] as const).map((label, i) => {
+      const value = [bare.wallX, bare.cpuX, bare.rssX][i] as number;
+      const max = aims[n]?.[i];
+      return max === undefined
+        ? `${label} ${value.toFixed(2)}`
+        : `${label} ${value.toFixed(2)} ${Number(value.toFixed(2)) <= max ? '<=' : '>'} ${max}`;
+    });
+    console.log(`N=${n}: tick/bare in systemd ${parts.join(', ')}`);
+  }
   // Issue 23's aim: PID 1's CPU per tick at most twice node_exporter's per scrape, each as it
   // runs by default (the tick as the unit's unprivileged user, node_exporter on the system bus).
   for (const r of rows) {

@@ -35,6 +35,7 @@ import { median } from './runner.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 const RUSAGE = join(REPO, 'scripts/bench/rusage.py');
+const FLOOR = join(REPO, 'scripts/bench/floor.cjs');
 const NODE_EXPORTER = join(REPO, '.cache/node-exporter/root/usr/bin/prometheus-node-exporter');
 const DEFAULT_BUNDLE = join(REPO, 'dist/systemd-heartbeat.cjs');
 const WARMUP = 3;
@@ -73,6 +74,20 @@ export interface Row {
   readonly peer: Cost & { readonly rssMb: number };
   /** node_exporter with --collector.systemd.private (/run/systemd/private, no dbus-daemon). */
   readonly peerPrivate: Cost & { readonly rssMb: number };
+  /** The tick against the bare floor, both as root with real systemctl and journalctl. */
+  readonly bare: BareComparison;
+}
+
+/** The tick against the bare floor in the real systemd: medians, and medians of per-round ratios. */
+export interface BareComparison {
+  readonly points: number;
+  readonly tickCpuMs: number;
+  readonly bareCpuMs: number;
+  readonly tickRssMb: number;
+  readonly bareRssMb: number;
+  readonly wallX: number;
+  readonly cpuX: number;
+  readonly rssX: number;
 }
 
 export interface CallRow {
@@ -230,11 +245,19 @@ async function idleRate(sb: Sandbox): Promise<number> {
 
 interface Rusage {
   readonly status: number;
+  readonly wall_ms: number;
   readonly user_ms: number;
   readonly sys_ms: number;
+  readonly maxrss_kb: number;
 }
 
 async function runMeasured(sb: Sandbox, argv: string[], env: Record<string, string>, what: string): Promise<number> {
+  const usage = await runUsage(sb, argv, env, what);
+  return usage.user_ms + usage.sys_ms;
+}
+
+/** One run of argv inside the sandbox under rusage.py; throws unless it exited 0. */
+async function runUsage(sb: Sandbox, argv: string[], env: Record<string, string>, what: string): Promise<Rusage> {
   const job = { argv, env, stdout: '/run/hb-pid1/stdout', stderr: '/run/hb-pid1/stderr' };
   const r = await sb.exec(['python3', RUSAGE], { input: `${JSON.stringify(job)}\n`, timeoutMs: 60_000 });
   if (r.code !== 0) throw new Error(`rusage.py inside the sandbox failed (${r.code}): ${r.stderr.trim()}`);
@@ -243,7 +266,53 @@ async function runMeasured(sb: Sandbox, argv: string[], env: Record<string, stri
     const stderr = await sb.readFile('/run/hb-pid1/stderr').catch(() => '');
     throw new Error(`${what} exited ${usage.status}: ${stderr.trim().split('\n').slice(0, 5).join(' | ')}`);
   }
-  return usage.user_ms + usage.sys_ms;
+  return usage;
+}
+
+/**
+ * The tick against the bare floor (scripts/bench/floor.cjs --bare: the same spawns and state
+ * files and as many points, nothing parsed beyond unit names), as root, alternating, in this
+ * real systemd: here both pay for real systemctl and journalctl, as on a host.
+ */
+async function measureAgainstBare(sb: Sandbox, vm: Victoria, bundle: string, reps: number): Promise<BareComparison> {
+  await must(sb, ['install', '-d', '/run/hb-pid1', '/var/lib/hb-bare-tick', '/var/lib/hb-bare-floor'], 'mkdir');
+  await must(sb, ['chmod', '1777', '/run/hb-pid1'], 'chmod');
+  const env = (host: string, state: string): Record<string, string> => ({
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    SYSTEMD_HEARTBEAT_UNITS: LOAD_PATTERN,
+    SYSTEMD_HEARTBEAT_HOST: host,
+    SYSTEMD_HEARTBEAT_STATE_DIR: state,
+    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: vm.otlpUrl,
+  });
+  const tickEnv = env('pid1-tick', '/var/lib/hb-bare-tick');
+  await runUsage(sb, ['/usr/bin/node', bundle, '--dry-run', '--format', 'json'], tickEnv, 'the dry run');
+  const points = (JSON.parse(await sb.readFile('/run/hb-pid1/stdout')) as { observations: unknown[] }).observations.length;
+  const runs = {
+    tick: () => runUsage(sb, ['/usr/bin/node', bundle], tickEnv, 'the tick'),
+    bare: () =>
+      runUsage(sb, ['/usr/bin/node', FLOOR, '--bare', String(points)], env('pid1-bare', '/var/lib/hb-bare-floor'), 'the bare floor'),
+  };
+  const tick: Rusage[] = [];
+  const bare: Rusage[] = [];
+  for (let round = 0; round < WARMUP + reps; round++) {
+    const order = round % 2 === 0 ? (['tick', 'bare'] as const) : (['bare', 'tick'] as const);
+    for (const which of order) {
+      const usage = await runs[which]();
+      if (round >= WARMUP) (which === 'tick' ? tick : bare).push(usage);
+    }
+  }
+  const cpu = (u: Rusage): number => u.user_ms + u.sys_ms;
+  const ratio = (f: (u: Rusage) => number): number => median(tick.map((t, i) => f(t) / f(bare[i] as Rusage)));
+  return {
+    points,
+    tickCpuMs: median(tick.map(cpu)),
+    bareCpuMs: median(bare.map(cpu)),
+    tickRssMb: median(tick.map((u) => u.maxrss_kb)) / 1024,
+    bareRssMb: median(bare.map((u) => u.maxrss_kb)) / 1024,
+    wallX: ratio((u) => u.wall_ms),
+    cpuX: ratio(cpu),
+    rssX: ratio((u) => u.maxrss_kb),
+  };
 }
 
 async function journalGid(sb: Sandbox): Promise<string> {
@@ -409,7 +478,8 @@ export async function measurePid1(opts: { sizes: number[]; reps: number; bundle:
           const tickUser = await measureTick(sb, vm, opts.bundle, opts.reps, true);
           const peer = await measurePeer(sb, n, opts.reps, false);
           const peerPrivate = await measurePeer(sb, n, opts.reps, true);
-          return { n, reps: opts.reps, idlePid1MsPerS, tick, tickUser, peer, peerPrivate };
+          const bare = await measureAgainstBare(sb, vm, opts.bundle, opts.reps);
+          return { n, reps: opts.reps, idlePid1MsPerS, tick, tickUser, peer, peerPrivate, bare };
         }),
       );
     }
@@ -516,6 +586,19 @@ export function renderRows(rows: readonly Row[]): string {
   return out.join('\n');
 }
 
+export function renderBare(rows: readonly Row[]): string {
+  const out = [
+    '| N | points | tick CPU ms | bare CPU ms | tick peak RSS MB | bare peak RSS MB | wall x | CPU x | RSS x |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const { n, bare: b } of rows) {
+    out.push(
+      `| ${n} | ${b.points} | ${f1(b.tickCpuMs)} | ${f1(b.bareCpuMs)} | ${f1(b.tickRssMb)} | ${f1(b.bareRssMb)} | ${f2(b.wallX)} | ${f2(b.cpuX)} | ${f2(b.rssX)} |`,
+    );
+  }
+  return out.join('\n');
+}
+
 export function renderCalls(rows: readonly CallRow[]): string {
   const out = ['| N | call | PID 1 ms/call (ticks) | dbus-daemon ms | systemctl own CPU ms | wall ms |', '|---|---|---|---|---|---|'];
   for (const r of rows) {
@@ -541,7 +624,10 @@ async function main(argv: readonly string[]): Promise<void> {
   if (!Number.isInteger(reps) || reps < 1 || reps > 1000) throw new Error(`--reps ${reps}: 1 to 1000`);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 9999)) throw new Error(`--sizes: integers 1 to 9999`);
   console.log(`CLK_TCK ${CLK_TCK}; ${reps} reps after ${WARMUP} warm-ups; bundle ${bundle}`);
-  console.log(renderRows(await measurePid1({ sizes, reps, bundle })));
+  const rows = await measurePid1({ sizes, reps, bundle });
+  console.log(renderRows(rows));
+  console.log('');
+  console.log(renderBare(rows));
   if (calls) {
     console.log('');
     console.log(renderCalls(await measureCalls({ n: Math.max(...sizes), reps })));
