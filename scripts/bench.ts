@@ -52,6 +52,27 @@ type Variant = 'bare' | 'floor' | 'tick' | 'unbundled';
 const VARIANTS: readonly Variant[] = ['bare', 'floor', 'tick', 'unbundled'];
 /** The two yardsticks the tick is measured against. */
 const REFERENCES = ['floor', 'bare'] as const;
+/** Wall, CPU and peak RSS, each as the tick's ratio to a reference. */
+type Ratios = readonly [number, number, number];
+/**
+ * The aims, as a reading aid (medians move with the machine's other work): issue 8's against
+ * the floor, issue 23's against the bare floor (no wall aim at 1000 units).
+ */
+const AIMS: Record<(typeof REFERENCES)[number], Record<(typeof SIZES)[number], readonly [number | undefined, number, number]>> = {
+  floor: { 10: [1.25, 1.25, 1.15], 1000: [1.5, 1.5, 1.5] },
+  bare: { 10: [1.1, 1.1, 1.05], 1000: [undefined, 1.15, 1.3] },
+};
+
+/** `wall 1.12 <= 1.15, CPU ...`: each ratio as printed, against its aim where there is one. */
+function verdicts(got: Ratios, aims: readonly (number | undefined)[]): string {
+  return ['wall', 'CPU', 'RSS']
+    .map((label, i) => {
+      const value = (got[i] as number).toFixed(2);
+      const max = aims[i];
+      return max === undefined ? `${label} ${value}` : `${label} ${value} ${Number(value) <= max ? '<=' : '>'} ${max}`;
+    })
+    .join(', ');
+}
 
 interface Observation {
   readonly name: string;
@@ -197,7 +218,7 @@ async function main(): Promise<void> {
     const rows = [['N', 'variant', 'systemctl+journalctl', 'wall ms', 'CPU ms', 'peak RSS MB']];
     for (const ref of REFERENCES) (rows[0] as string[]).push(`wall/${ref}`, `CPU/${ref}`, `RSS/${ref}`);
     /** Per N and reference, the tick's three ratios. */
-    const tickRatios = new Map<string, [number, number, number]>();
+    const tickRatios = new Map<string, Ratios>();
     for (const r of results) {
       const row = [
         String(r.n),
@@ -226,21 +247,9 @@ async function main(): Promise<void> {
     );
     for (const row of rows)
       console.log(row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  '));
-    // The aims, as a reading aid (medians move with the machine's other work): issue 8's
-    // against the floor, issue 23's against the bare floor (no wall aim at 1000 units).
-    const aims: Record<(typeof REFERENCES)[number], Record<10 | 1000, [number | undefined, number, number]>> = {
-      floor: { 10: [1.25, 1.25, 1.15], 1000: [1.5, 1.5, 1.5] },
-      bare: { 10: [1.1, 1.1, 1.05], 1000: [undefined, 1.15, 1.3] },
-    };
     for (const n of SIZES) {
       for (const ref of REFERENCES) {
-        const got = tickRatios.get(`${n}/${ref}`) as [number, number, number];
-        const parts = ['wall', 'CPU', 'RSS'].map((label, i) => {
-          const max = aims[ref][n][i];
-          const value = (got[i] as number).toFixed(2);
-          return max === undefined ? `${label} ${value}` : `${label} ${value} ${Number(value) <= max ? '<=' : '>'} ${max}`;
-        });
-        console.log(`N=${n}: tick/${ref} ${parts.join(', ')}`);
+        console.log(`N=${n}: tick/${ref} ${verdicts(tickRatios.get(`${n}/${ref}`) as Ratios, AIMS[ref][n])}`);
       }
     }
     const odd = results.filter((r) => r.calls !== (results[0] as { calls: string }).calls);
@@ -274,16 +283,8 @@ async function pid1Share(): Promise<void> {
     '\nThe tick against the bare floor in the same isolated systemd (as root, alternating; both pay for real systemctl and journalctl):',
   );
   console.log(renderBare(rows));
-  const aims: Record<number, [number | undefined, number, number]> = { 10: [1.1, 1.1, 1.05], 1000: [undefined, 1.15, 1.3] };
   for (const { n, bare } of rows) {
-    const parts = (['wall', 'CPU', 'RSS'] as const).map((label, i) => {
-      const value = [bare.wallX, bare.cpuX, bare.rssX][i] as number;
-      const max = aims[n]?.[i];
-      return max === undefined
-        ? `${label} ${value.toFixed(2)}`
-        : `${label} ${value.toFixed(2)} ${Number(value.toFixed(2)) <= max ? '<=' : '>'} ${max}`;
-    });
-    console.log(`N=${n}: tick/bare in systemd ${parts.join(', ')}`);
+    console.log(`N=${n}: tick/bare in systemd ${verdicts([bare.wallX, bare.cpuX, bare.rssX], AIMS.bare[n as (typeof SIZES)[number]])}`);
   }
   // Issue 23's aim: PID 1's CPU per tick at most twice node_exporter's per scrape, each as it
   // runs by default (the tick as the unit's unprivileged user, node_exporter on the system bus).

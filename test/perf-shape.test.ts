@@ -11,10 +11,9 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BENCH_PATTERN, createJournalReplay, generateUnits } from '../scripts/bench/units.ts';
+import { generateUnits, replaySystemd } from '../scripts/bench/units.ts';
 import { CLI, REPO, assertBuilt, runCli, skipReason } from './support/cli.ts';
 import { BUNDLE_NAME, CODE_CACHE_NAME } from '../src/install/units.ts';
-import { createReplay } from './support/replay.ts';
 import { INTERPRETED_FROM_UNITS } from '../src/tuning.ts';
 import { startVictoria, victoriaUnavailable, type Victoria } from './support/victoria.ts';
 
@@ -56,17 +55,13 @@ describe('systemctl and journalctl calls per tick do not grow with the number of
 
   /** Two real ticks at N units; the calls each edge saw, and the units VictoriaMetrics holds. */
   async function ticks(n: number): Promise<{ systemctl: string[][]; journalctl: number; loaded: number }> {
-    const units = generateUnits(n);
-    const replay = createReplay(units);
-    const journal = createJournalReplay(units.journal);
+    const replay = replaySystemd(n);
     const state = mkdtempSync(join(tmpdir(), 'hb-shape-state-'));
     try {
       const host = `shape-${n}`;
       for (let i = 0; i < 2; i++) {
         const result = await runCli([], {
-          SYSTEMD_HEARTBEAT_SYSTEMCTL: replay.systemctl,
-          SYSTEMD_HEARTBEAT_JOURNALCTL: journal.journalctl,
-          SYSTEMD_HEARTBEAT_UNITS: BENCH_PATTERN,
+          ...replay.env,
           SYSTEMD_HEARTBEAT_HOST: host,
           SYSTEMD_HEARTBEAT_STATE_DIR: state,
           OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: vm.otlpUrl,
@@ -80,10 +75,9 @@ describe('systemctl and journalctl calls per tick do not grow with the number of
         loaded = (await vm.series(`systemd_unit_loaded{host="${host}"}`)).length;
         if (loaded < n) await new Promise((r) => setTimeout(r, 250));
       }
-      return { systemctl: replay.calls(), journalctl: journal.calls(), loaded };
+      return { systemctl: replay.systemctlCalls(), journalctl: replay.journalCalls(), loaded };
     } finally {
       replay.remove();
-      journal.remove();
       rmSync(state, { recursive: true, force: true });
     }
   }
@@ -103,18 +97,14 @@ describe('systemctl and journalctl calls per tick do not grow with the number of
 
   test('a tick pushing over http to 127.0.0.1 loads no TLS, crypto or DNS module (each costs every tick start-up time)', async () => {
     const at = mkdtempSync(join(tmpdir(), 'hb-shape-builtins-'));
-    const units = generateUnits(10);
-    const replay = createReplay(units);
-    const journal = createJournalReplay(units.journal);
+    const replay = replaySystemd(10);
     try {
       const p = probe(at);
       const result = await run(
         [process.execPath, '-r', p.path, CLI],
         {
           PATH: process.env.PATH ?? '/usr/bin:/bin',
-          SYSTEMD_HEARTBEAT_SYSTEMCTL: replay.systemctl,
-          SYSTEMD_HEARTBEAT_JOURNALCTL: journal.journalctl,
-          SYSTEMD_HEARTBEAT_UNITS: BENCH_PATTERN,
+          ...replay.env,
           SYSTEMD_HEARTBEAT_HOST: 'shape-builtins',
           SYSTEMD_HEARTBEAT_STATE_DIR: join(at, 'state'),
           OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: vm.otlpUrl,
@@ -129,7 +119,6 @@ describe('systemctl and journalctl calls per tick do not grow with the number of
       assert.deepEqual(costly, []);
     } finally {
       replay.remove();
-      journal.remove();
       rmSync(at, { recursive: true, force: true });
     }
   });
@@ -139,25 +128,20 @@ describe('systemctl and journalctl calls per tick do not grow with the number of
     try {
       /** Whether a dry run at n units loaded node:v8, and how many units its show named. */
       const loadsV8 = async (n: number): Promise<{ v8: boolean; shown: number }> => {
-        const units = generateUnits(n);
-        const replay = createReplay(units);
-        const journal = createJournalReplay(units.journal);
+        const replay = replaySystemd(n);
         try {
           const p = probe(at);
           const env = {
             PATH: process.env.PATH ?? '/usr/bin:/bin',
-            SYSTEMD_HEARTBEAT_SYSTEMCTL: replay.systemctl,
-            SYSTEMD_HEARTBEAT_JOURNALCTL: journal.journalctl,
-            SYSTEMD_HEARTBEAT_UNITS: BENCH_PATTERN,
+            ...replay.env,
             SYSTEMD_HEARTBEAT_STATE_DIR: join(at, `state-${n}`),
           };
           const result = await run([process.execPath, '-r', p.path, CLI, '--dry-run', '--format', 'json'], env, at);
           assert.equal(result.code, 0, result.stderr);
-          const show = replay.calls().find((args) => args.includes('show')) as string[];
+          const show = replay.systemctlCalls().find((args) => args.includes('show')) as string[];
           return { v8: p.read().builtins.includes('v8'), shown: show.length - show.indexOf('--') - 1 };
         } finally {
           replay.remove();
-          journal.remove();
         }
       };
       const small = await loadsV8(10);
@@ -194,17 +178,13 @@ describe('the shipped entry point needs no node_modules', () => {
     assert.ok(!dir.startsWith(`${REPO}/`), `${dir} is inside the repository`);
     const copy = copyBuild(dir);
     const p = probe(dir);
-    const units = generateUnits(10);
-    const replay = createReplay(units);
-    const journal = createJournalReplay(units.journal);
+    const replay = replaySystemd(10);
     try {
       const result = await run(
         [process.execPath, '-r', p.path, copy, '--dry-run', '--format', 'json'],
         {
           PATH: process.env.PATH ?? '/usr/bin:/bin',
-          SYSTEMD_HEARTBEAT_SYSTEMCTL: replay.systemctl,
-          SYSTEMD_HEARTBEAT_JOURNALCTL: journal.journalctl,
-          SYSTEMD_HEARTBEAT_UNITS: BENCH_PATTERN,
+          ...replay.env,
           SYSTEMD_HEARTBEAT_STATE_DIR: join(dir, 'state'),
         },
         dir,
@@ -222,7 +202,6 @@ describe('the shipped entry point needs no node_modules', () => {
       assert.deepEqual(scripts, [{ filename: copy, cached: true, rejected: false }]);
     } finally {
       replay.remove();
-      journal.remove();
     }
   });
 

@@ -14,10 +14,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createReplay } from '../../test/support/replay.ts';
 import { startVictoria } from '../../test/support/victoria.ts';
 import { median, startRunner, type Sample } from './runner.ts';
-import { BENCH_PATTERN, createJournalReplay, generateUnits } from './units.ts';
+import { replaySystemd } from './units.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 
@@ -38,16 +37,12 @@ for (let i = 0; i < args.length; i++) {
 const runner = startRunner();
 const scratch = mkdtempSync(join(tmpdir(), 'hb-ab-'));
 
-const units = generateUnits(n);
-const replays = entries.map(() => createReplay(units));
-const journals = entries.map(() => createJournalReplay(units.journal));
+const replays = entries.map(() => replaySystemd(n));
 const vm = await startVictoria();
 try {
   const env = (i: number): Record<string, string> => ({
     PATH: '/usr/local/bin:/usr/bin:/bin',
-    SYSTEMD_HEARTBEAT_SYSTEMCTL: (replays[i] as { systemctl: string }).systemctl,
-    SYSTEMD_HEARTBEAT_JOURNALCTL: (journals[i] as { journalctl: string }).journalctl,
-    SYSTEMD_HEARTBEAT_UNITS: BENCH_PATTERN,
+    ...replays[i]?.env,
     SYSTEMD_HEARTBEAT_HOST: `ab-${i}`,
     SYSTEMD_HEARTBEAT_STATE_DIR: join(scratch, `state-${i}`),
     OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: vm.otlpUrl,
@@ -77,6 +72,5 @@ try {
   runner.stop();
   await vm.stop();
   for (const r of replays) r.remove();
-  for (const j of journals) j.remove();
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -94,38 +94,85 @@ function globRe(glob) {
   );
 }
 
-async function main() {
-  // State: the lock, what the last run remembered, the spool's length.
-  fs.mkdirSync(`${stateDir}/spool`, { recursive: true });
-  const lock = `${stateDir}/lock`;
-  let _locked = false;
-  if (!print) {
-    const fd = fs.openSync(lock, 'wx');
-    fs.writeSync(fd, String(process.pid));
-    fs.closeSync(fd);
-    _locked = true;
-    process.on('exit', () => fs.unlinkSync(lock));
-  }
-  let state = { units: {}, spoolDropped: 0, timers: {}, journal: {}, failures: {} };
-  try {
-    state = { ...state, ...JSON.parse(fs.readFileSync(`${stateDir}/state.json`, 'utf8')) };
-  } catch {}
-  const spooled = fs.readdirSync(`${stateDir}/spool`).length;
+const LIST_ARGS = ['list-units', '--all', '--full', '--plain', '--no-legend', '--output=json'];
 
-  const started = monotonicNow();
-  const listed = JSON.parse(await systemctl(['list-units', '--all', '--full', '--plain', '--no-legend', '--output=json']));
+/** The allowlist against list-units' unit names: exact names as given, each glob's matches sorted. */
+function allowlisted(unitNames) {
   const names = new Set();
   for (const p of patterns) {
     if (!/[*?[]/.test(p)) names.add(p);
     else {
       const re = globRe(p);
-      for (const u of listed
-        .map((r) => r.unit)
-        .filter((u) => re.test(u))
-        .sort())
-        names.add(u);
+      for (const u of unitNames.filter((u) => re.test(u)).sort()) names.add(u);
     }
   }
+  return names;
+}
+
+/** journalctl's arguments: PID 1's finished, failed, reload and start entries of `units` from `from` on. */
+function journalArgs(from, units) {
+  return [
+    '--system',
+    '--no-pager',
+    '-o',
+    'json',
+    '--output-fields=MESSAGE_ID,UNIT,UNIT_RESULT,JOB_TYPE,JOB_RESULT,MESSAGE',
+    '-n',
+    '10000',
+    from,
+    '_PID=1',
+    `MESSAGE_ID=${SUCCESS_ID}`,
+    `MESSAGE_ID=${FAILURE_ID}`,
+    `MESSAGE_ID=${RELOAD_ID}`,
+    `MESSAGE_ID=${START_ID}`,
+    ...units.map((u) => `UNIT=${u}`),
+  ];
+}
+
+/** The state directory's O_EXCL lock, removed at exit. */
+function takeLock() {
+  const lock = `${stateDir}/lock`;
+  const fd = fs.openSync(lock, 'wx');
+  fs.writeSync(fd, String(process.pid));
+  fs.closeSync(fd);
+  process.on('exit', () => fs.unlinkSync(lock));
+}
+
+/** state.json's text, or undefined when there is none. */
+function readState() {
+  try {
+    return fs.readFileSync(`${stateDir}/state.json`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** state.json written as the tick writes it: a temporary name, fsynced, renamed. */
+function writeState(text) {
+  const tmp = `${stateDir}/state.json.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  fs.writeSync(fd, text);
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  fs.renameSync(tmp, `${stateDir}/state.json`);
+}
+
+async function main() {
+  // State: the lock, what the last run remembered, the spool's length.
+  fs.mkdirSync(`${stateDir}/spool`, { recursive: true });
+  if (!print) takeLock();
+  let state = { units: {}, spoolDropped: 0, timers: {}, journal: {}, failures: {} };
+  const stored = readState();
+  if (stored !== undefined) {
+    try {
+      state = { ...state, ...JSON.parse(stored) };
+    } catch {}
+  }
+  const spooled = fs.readdirSync(`${stateDir}/spool`).length;
+
+  const started = monotonicNow();
+  const listed = JSON.parse(await systemctl(LIST_ARGS));
+  const names = allowlisted(listed.map((r) => r.unit));
   const failed = listed.filter((r) => r.active === 'failed');
   const elsewhere = failed.map((r) => r.unit).filter((u) => !names.has(u));
   const jobs = [...names].filter((u) => u.endsWith('.timer')).map((u) => u.replace(/\.timer$/, '.service'));
@@ -157,22 +204,7 @@ async function main() {
   const journalUnits = [...new Set([...[...names].filter((n) => records.get(n)?.LoadState === 'loaded'), ...timers.map((t) => t.service)])];
   if (journalUnits.length > 0) {
     const from = cursor ? `--after-cursor=${cursor}` : `--since=@${(state.journal.since ?? Date.now() / 1000).toFixed(6)}`;
-    const out = await spawn(journalBinary, [
-      '--system',
-      '--no-pager',
-      '-o',
-      'json',
-      '--output-fields=MESSAGE_ID,UNIT,UNIT_RESULT,JOB_TYPE,JOB_RESULT,MESSAGE',
-      '-n',
-      '10000',
-      from,
-      '_PID=1',
-      `MESSAGE_ID=${SUCCESS_ID}`,
-      `MESSAGE_ID=${FAILURE_ID}`,
-      `MESSAGE_ID=${RELOAD_ID}`,
-      `MESSAGE_ID=${START_ID}`,
-      ...journalUnits.map((u) => `UNIT=${u}`),
-    ]);
+    const out = await spawn(journalBinary, journalArgs(from, journalUnits));
     for (const line of out.split('\n')) {
       if (line[0] !== '{') continue;
       const e = JSON.parse(line);
@@ -326,16 +358,8 @@ async function main() {
     const status = await push(encode(obs, real));
     if (status < 200 || status > 299) throw new Error(`HTTP ${status}`);
   } finally {
-    const tmp = `${stateDir}/state.json.tmp-${process.pid}`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
     const journal = cursor ? { cursor, readable: true } : { since: state.journal.since ?? real, readable: true };
-    fs.writeSync(
-      fd,
-      JSON.stringify({ units: memory, spoolDropped: state.spoolDropped, timers: timerMemory, journal, failures: failureMemory }),
-    );
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fs.renameSync(tmp, `${stateDir}/state.json`);
+    writeState(JSON.stringify({ units: memory, spoolDropped: state.spoolDropped, timers: timerMemory, journal, failures: failureMemory }));
   }
   return 0;
 }
@@ -343,47 +367,18 @@ async function main() {
 /** The bare floor: see the head of this file. */
 async function bareMain() {
   fs.mkdirSync(`${stateDir}/spool`, { recursive: true });
-  const lock = `${stateDir}/lock`;
-  const fd = fs.openSync(lock, 'wx');
-  fs.writeSync(fd, String(process.pid));
-  fs.closeSync(fd);
-  process.on('exit', () => fs.unlinkSync(lock));
-  let state = '{}';
-  try {
-    state = fs.readFileSync(`${stateDir}/state.json`, 'utf8');
-  } catch {}
+  takeLock();
+  const state = readState() ?? '{}';
   fs.readdirSync(`${stateDir}/spool`);
 
-  const listed = await systemctl(['list-units', '--all', '--full', '--plain', '--no-legend', '--output=json']);
+  const listed = await systemctl(LIST_ARGS);
   const all = [];
   for (const m of listed.matchAll(/"unit":"([^"]+)"/g)) all.push(m[1]);
-  const names = new Set();
-  for (const p of patterns) {
-    if (!/[*?[]/.test(p)) names.add(p);
-    else {
-      const re = globRe(p);
-      for (const u of all.filter((u) => re.test(u)).sort()) names.add(u);
-    }
-  }
+  const names = allowlisted(all);
   const jobs = [...names].filter((u) => u.endsWith('.timer')).map((u) => u.replace(/\.timer$/, '.service'));
   const units = [...new Set([...names, ...jobs])];
   await systemctl(['show', '--timestamp=unix', '-p', PROPS, '--', ...units]);
-  await spawn(journalBinary, [
-    '--system',
-    '--no-pager',
-    '-o',
-    'json',
-    '--output-fields=MESSAGE_ID,UNIT,UNIT_RESULT,JOB_TYPE,JOB_RESULT,MESSAGE',
-    '-n',
-    '10000',
-    `--since=@${(Date.now() / 1000 - 30).toFixed(6)}`,
-    '_PID=1',
-    `MESSAGE_ID=${SUCCESS_ID}`,
-    `MESSAGE_ID=${FAILURE_ID}`,
-    `MESSAGE_ID=${RELOAD_ID}`,
-    `MESSAGE_ID=${START_ID}`,
-    ...units.map((u) => `UNIT=${u}`),
-  ]);
+  await spawn(journalBinary, journalArgs(`--since=@${(Date.now() / 1000 - 30).toFixed(6)}`, units));
 
   const real = Date.now() / 1000;
   const metricNames = BARE_METRICS;
@@ -398,12 +393,7 @@ async function bareMain() {
     const status = await push(encode(obs, real));
     if (status < 200 || status > 299) throw new Error(`HTTP ${status}`);
   } finally {
-    const tmp = `${stateDir}/state.json.tmp-${process.pid}`;
-    const out = fs.openSync(tmp, 'w', 0o600);
-    fs.writeSync(out, state);
-    fs.fsyncSync(out);
-    fs.closeSync(out);
-    fs.renameSync(tmp, `${stateDir}/state.json`);
+    writeState(state);
   }
   return 0;
 }

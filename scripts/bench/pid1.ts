@@ -275,22 +275,19 @@ async function runUsage(sb: Sandbox, argv: string[], env: Record<string, string>
  * real systemd: here both pay for real systemctl and journalctl, as on a host.
  */
 async function measureAgainstBare(sb: Sandbox, vm: Victoria, bundle: string, reps: number): Promise<BareComparison> {
-  await must(sb, ['install', '-d', '/run/hb-pid1', '/var/lib/hb-bare-tick', '/var/lib/hb-bare-floor'], 'mkdir');
-  await must(sb, ['chmod', '1777', '/run/hb-pid1'], 'chmod');
-  const env = (host: string, state: string): Record<string, string> => ({
-    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-    SYSTEMD_HEARTBEAT_UNITS: LOAD_PATTERN,
-    SYSTEMD_HEARTBEAT_HOST: host,
-    SYSTEMD_HEARTBEAT_STATE_DIR: state,
-    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: vm.otlpUrl,
-  });
-  const tickEnv = env('pid1-tick', '/var/lib/hb-bare-tick');
+  await prepareRun(sb, 0, ['/var/lib/hb-bare-tick', '/var/lib/hb-bare-floor']);
+  const tickEnv = { ...runEnv(vm, '/var/lib/hb-bare-tick'), SYSTEMD_HEARTBEAT_HOST: 'pid1-tick' };
   await runUsage(sb, ['/usr/bin/node', bundle, '--dry-run', '--format', 'json'], tickEnv, 'the dry run');
   const points = (JSON.parse(await sb.readFile('/run/hb-pid1/stdout')) as { observations: unknown[] }).observations.length;
   const runs = {
     tick: () => runUsage(sb, ['/usr/bin/node', bundle], tickEnv, 'the tick'),
     bare: () =>
-      runUsage(sb, ['/usr/bin/node', FLOOR, '--bare', String(points)], env('pid1-bare', '/var/lib/hb-bare-floor'), 'the bare floor'),
+      runUsage(
+        sb,
+        ['/usr/bin/node', FLOOR, '--bare', String(points)],
+        { ...runEnv(vm, '/var/lib/hb-bare-floor'), SYSTEMD_HEARTBEAT_HOST: 'pid1-bare' },
+        'the bare floor',
+      ),
   };
   const tick: Rusage[] = [];
   const bare: Rusage[] = [];
@@ -322,16 +319,26 @@ async function journalGid(sb: Sandbox): Promise<string> {
   return gid;
 }
 
-async function measureTick(sb: Sandbox, vm: Victoria, bundle: string, reps: number, user: boolean): Promise<Cost> {
-  const stateDir = user ? '/var/lib/hb-pid1-user' : '/var/lib/hb-pid1-root';
-  await must(sb, ['install', '-d', '-o', String(user ? NOBODY : 0), '-g', String(user ? NOBODY : 0), '/run/hb-pid1', stateDir], 'mkdir');
+/** /run/hb-pid1 (rusage.py's stdout and stderr, anyone may write) and state directories owned by `owner`. */
+async function prepareRun(sb: Sandbox, owner: number, stateDirs: readonly string[]): Promise<void> {
+  await must(sb, ['install', '-d', '-o', String(owner), '-g', String(owner), '/run/hb-pid1', ...stateDirs], 'mkdir');
   await must(sb, ['chmod', '1777', '/run/hb-pid1'], 'chmod');
-  const env = {
+}
+
+/** The environment a tick (or the bare floor) runs with inside: the load units, a state directory, the VictoriaMetrics. */
+function runEnv(vm: Victoria, stateDir: string): Record<string, string> {
+  return {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     SYSTEMD_HEARTBEAT_UNITS: LOAD_PATTERN,
     SYSTEMD_HEARTBEAT_STATE_DIR: stateDir,
     OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: vm.otlpUrl,
   };
+}
+
+async function measureTick(sb: Sandbox, vm: Victoria, bundle: string, reps: number, user: boolean): Promise<Cost> {
+  const stateDir = user ? '/var/lib/hb-pid1-user' : '/var/lib/hb-pid1-root';
+  await prepareRun(sb, user ? NOBODY : 0, [stateDir]);
+  const env = runEnv(vm, stateDir);
   const argv = user
     ? ['/usr/bin/setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, `--groups=${await journalGid(sb)}`, '/usr/bin/node', bundle]
     : ['/usr/bin/node', bundle];
@@ -503,7 +510,7 @@ export async function measureCalls(opts: { n: number; reps: number }): Promise<C
       `--groups=${gid}`,
       ...argv,
     ];
-    await must(sb, ['install', '-d', '-m', '1777', '/run/hb-pid1'], 'mkdir');
+    await prepareRun(sb, 0, []);
     const showProps = showArgs(names);
     const unitPath = `/org/freedesktop/systemd1/unit/${(names[0] ?? '').replace(/[^A-Za-z0-9]/g, (c) => `_${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}`;
     const busctl = (call: string[], path = unitPath): string[] => [

@@ -12,6 +12,7 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createReplay } from '../../test/support/replay.ts';
 
 const FIXTURES = new URL('../../test/fixtures/seed-252/', import.meta.url);
 
@@ -118,5 +119,30 @@ export function generateUnits(n: number): GeneratedUnits {
     show: `${records.join('\n\n')}\n`,
     journal: journal.map((line) => `${line}\n`).join(''),
     names,
+  };
+}
+
+/** N generated units replayed through a fake systemctl and journalctl: the environment that points a tick at them, and each edge's calls. */
+export function replaySystemd(n: number): {
+  readonly env: Readonly<Record<string, string>>;
+  systemctlCalls(): string[][];
+  journalCalls(): number;
+  remove(): void;
+} {
+  const units = generateUnits(n);
+  const replay = createReplay(units);
+  const journal = createJournalReplay(units.journal);
+  return {
+    env: {
+      SYSTEMD_HEARTBEAT_SYSTEMCTL: replay.systemctl,
+      SYSTEMD_HEARTBEAT_JOURNALCTL: journal.journalctl,
+      SYSTEMD_HEARTBEAT_UNITS: BENCH_PATTERN,
+    },
+    systemctlCalls: () => replay.calls(),
+    journalCalls: () => journal.calls(),
+    remove: () => {
+      replay.remove();
+      journal.remove();
+    },
   };
 }
