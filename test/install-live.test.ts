@@ -9,33 +9,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bootSandbox, sandboxUnavailable, type Sandbox } from './harness/sandbox.ts';
 import { CLI, skipReason } from './support/cli.ts';
-import { startVictoria, victoriaUnavailable, type Victoria } from './support/victoria.ts';
+import { startVictoria, victoriaUnavailable } from './support/victoria.ts';
+import { commandRunner, filesNamedLikeUs, runStamps } from './support/installed.ts';
 
 const skip = skipReason(sandboxUnavailable() ?? victoriaUnavailable());
 
 /** Where anything install or a run creates could land; searched before and after. */
 const SEARCHED = ['/etc', '/usr/local', '/var/lib', '/run', '/tmp', '/var/tmp'];
 
-async function ok(sb: Sandbox, argv: string[]): Promise<string> {
-  const r = await sb.exec(argv, { timeoutMs: 60_000 });
-  assert.equal(r.code, 0, `${argv.join(' ')} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-async function filesNamedLikeUs(sb: Sandbox): Promise<string[]> {
-  const out = await ok(sb, ['find', ...SEARCHED, '-name', '*systemd-heartbeat*']);
-  return out
-    .split('\n')
-    .filter((l) => l !== '')
-    .sort();
-}
-
-/** Distinct last-run stamps stored so far (one per run that pushed). */
-async function runStamps(vm: Victoria): Promise<number[]> {
-  await vm.flush();
-  const series = await vm.exportRaw('systemd_heartbeat_last_run_timestamp_seconds');
-  return [...new Set(series.flatMap((s) => s.values))].sort((a, b) => a - b);
-}
+const ok = commandRunner(60_000);
 
 test('install: timer fires, pushes arrive as a non-root user; MDWE breaks node; uninstall leaves nothing', {
   skip,
@@ -53,7 +35,7 @@ test('install: timer fires, pushes arrive as a non-root user; MDWE breaks node; 
       '/etc/default/systemd-heartbeat',
       `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=${vm.otlpUrl}\nSYSTEMD_HEARTBEAT_UNITS=hb-ok.service,systemd-heartbeat.timer\n`,
     );
-    const before = await filesNamedLikeUs(sb);
+    const before = await filesNamedLikeUs(ok, sb, SEARCHED);
 
     const install = await ok(sb, ['node', CLI, 'install', '--interval', '2s']);
     assert.match(install, /enabled and started systemd-heartbeat\.timer \(every 2s\)/);
@@ -105,7 +87,7 @@ test('install: timer fires, pushes arrive as a non-root user; MDWE breaks node; 
     const uninstall = await ok(sb, ['node', CLI, 'uninstall']);
     assert.match(uninstall, /removed user systemd-heartbeat/);
     assert.match(uninstall, /left in place \(yours\): \/etc\/default\/systemd-heartbeat/);
-    assert.deepEqual(await filesNamedLikeUs(sb), before, 'no file or directory left behind');
+    assert.deepEqual(await filesNamedLikeUs(ok, sb, SEARCHED), before, 'no file or directory left behind');
     for (const unit of ['systemd-heartbeat.timer', 'systemd-heartbeat.service']) {
       assert.equal((await ok(sb, ['systemctl', 'show', '-p', 'LoadState', '--value', unit])).trim(), 'not-found', unit);
     }

@@ -9,15 +9,12 @@ import { test } from 'node:test';
 import { USER_CONFIG_HOME, USER_RUNTIME_DIR, bootSandbox, sandboxUnavailable, type Sandbox } from './harness/sandbox.ts';
 import { CLI, skipReason } from './support/cli.ts';
 import { startVictoria, victoriaUnavailable } from './support/victoria.ts';
+import { commandRunner } from './support/installed.ts';
 
 const skip = skipReason(sandboxUnavailable() ?? victoriaUnavailable());
 const ENV = { HOME: '/root', XDG_CONFIG_HOME: USER_CONFIG_HOME, XDG_RUNTIME_DIR: USER_RUNTIME_DIR };
 
-async function ok(sb: Sandbox, argv: string[]): Promise<string> {
-  const r = await sb.exec(argv, { env: ENV, timeoutMs: 60_000 });
-  assert.equal(r.code, 0, `${argv.join(' ')} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
+const ok = commandRunner(60_000, ENV);
 
 test("install --user: the user timer pushes the user manager's units; uninstall --user leaves nothing", {
   skip,

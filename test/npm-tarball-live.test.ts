@@ -15,29 +15,12 @@ import { test } from 'node:test';
 import { bootSandbox, sandboxUnavailable, type Sandbox } from './harness/sandbox.ts';
 import { REPO, assertBuilt, skipReason } from './support/cli.ts';
 import { startVictoria, victoriaUnavailable, type Victoria } from './support/victoria.ts';
+import { commandRunner, filesNamedLikeUs, runStamps } from './support/installed.ts';
 
 const skip = skipReason(sandboxUnavailable() ?? victoriaUnavailable());
 const SEARCHED = ['/etc', '/usr', '/var/lib', '/run', '/tmp', '/root'];
 
-async function ok(sb: Sandbox, argv: string[], timeoutMs = 120_000): Promise<string> {
-  const r = await sb.exec(argv, { timeoutMs });
-  assert.equal(r.code, 0, `${argv.join(' ')} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-async function filesNamedLikeUs(sb: Sandbox): Promise<string[]> {
-  const out = await ok(sb, ['find', ...SEARCHED, '-name', '*systemd-heartbeat*']);
-  return out
-    .split('\n')
-    .filter((l) => l !== '')
-    .sort();
-}
-
-async function runStamps(vm: Victoria, host: string): Promise<number[]> {
-  await vm.flush();
-  const series = await vm.exportRaw(`systemd_heartbeat_last_run_timestamp_seconds{host="${host}"}`);
-  return [...new Set(series.flatMap((s) => s.values))].sort((a, b) => a - b);
-}
+const ok = commandRunner(120_000);
 
 test('npm install -g of the tarball, then systemd-heartbeat install: pushes as the service user; uninstall leaves nothing', {
   skip,
@@ -74,7 +57,7 @@ test('npm install -g of the tarball, then systemd-heartbeat install: pushes as t
       '/etc/default/systemd-heartbeat',
       `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=${vm.otlpUrl}\nSYSTEMD_HEARTBEAT_UNITS=hb-ok.service,systemd-heartbeat.timer\n`,
     );
-    const before = await filesNamedLikeUs(sb);
+    const before = await filesNamedLikeUs(ok, sb, SEARCHED);
 
     const added = await ok(sb, ['npm', 'install', '-g', '--offline', '--no-audit', '--no-fund', `/root/${tarball}`]);
     assert.match(added, /added 1 package/, 'the tarball alone, no dependency');
@@ -106,7 +89,7 @@ test('npm install -g of the tarball, then systemd-heartbeat install: pushes as t
     const uninstall = await ok(sb, [bin, 'uninstall']);
     assert.match(uninstall, /removed user systemd-heartbeat/);
     await ok(sb, ['npm', 'uninstall', '-g', '--offline', 'systemd-heartbeat']);
-    assert.deepEqual(await filesNamedLikeUs(sb), before, 'no file or directory left behind');
+    assert.deepEqual(await filesNamedLikeUs(ok, sb, SEARCHED), before, 'no file or directory left behind');
     for (const unit of ['systemd-heartbeat.timer', 'systemd-heartbeat.service']) {
       assert.equal((await ok(sb, ['systemctl', 'show', '-p', 'LoadState', '--value', unit])).trim(), 'not-found', unit);
     }

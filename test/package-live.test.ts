@@ -21,6 +21,7 @@ import type { Summary } from '../src/summary/model.ts';
 import { bootSandbox, sandboxUnavailable, type Sandbox } from './harness/sandbox.ts';
 import { CLI, REPO, assertBuilt, skipReason } from './support/cli.ts';
 import { startVictoria, victoriaUnavailable, type Victoria } from './support/victoria.ts';
+import { commandRunner, filesNamedLikeUs, runStamps } from './support/installed.ts';
 
 const NODE18 = join(REPO, '.cache/node18');
 const NODE = '/usr/bin/node';
@@ -39,28 +40,9 @@ function node18Unavailable(): string | undefined {
 
 const skip = skipReason(sandboxUnavailable() ?? victoriaUnavailable() ?? node18Unavailable());
 
-async function ok(sb: Sandbox, argv: string[], timeoutMs = 120_000): Promise<string> {
-  const r = await sb.exec(argv, { timeoutMs });
-  assert.equal(r.code, 0, `${argv.join(' ')} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
+const ok = commandRunner(120_000);
 
 const sh = (sb: Sandbox, script: string): Promise<string> => ok(sb, ['sh', '-c', script]);
-
-async function filesNamedLikeUs(sb: Sandbox): Promise<string[]> {
-  const out = await ok(sb, ['find', ...SEARCHED, '-path', SANDBOX_UNIT_DIR, '-prune', '-o', '-name', '*systemd-heartbeat*', '-print']);
-  return out
-    .split('\n')
-    .filter((l) => l !== '')
-    .sort();
-}
-
-/** Distinct last-run stamps pushed for `host` so far, in seconds. */
-async function runStamps(vm: Victoria, host: string): Promise<number[]> {
-  await vm.flush();
-  const series = await vm.exportRaw(`systemd_heartbeat_last_run_timestamp_seconds{host="${host}"}`);
-  return [...new Set(series.flatMap((s) => s.values))].sort((a, b) => a - b);
-}
 
 /** A -r module that records every vm.Script: whether it was given a code cache and whether V8 took it. */
 const PROBE = `const vm = require('node:vm');
@@ -185,7 +167,7 @@ describe("Debian 12's nodejs 18 and the .deb, in the isolated systemd", { skip, 
 
     test('dpkg -i: the user, the timer enabled and started, a code cache made by this node 18 and taken', async () => {
       await linkUnits(sb);
-      before = await filesNamedLikeUs(sb);
+      before = await filesNamedLikeUs(ok, sb, SEARCHED, SANDBOX_UNIT_DIR);
       const install = await ok(sb, ['dpkg', '-i', `/root/pkg/systemd-heartbeat_${version}_all.deb`]);
       assert.match(install, new RegExp(`Setting up systemd-heartbeat \\(${version.replace(/[.+]/g, '\\$&')}\\)`));
       assert.equal((await ok(sb, ['systemctl', 'is-enabled', 'systemd-heartbeat.timer'])).trim(), 'enabled');
@@ -303,7 +285,7 @@ describe("Debian 12's nodejs 18 and the .deb, in the isolated systemd", { skip, 
       // The drop-in is the operator's file, as /etc/default/systemd-heartbeat was before purge.
       await ok(sb, ['rm', '-r', '/etc/systemd/system/systemd-heartbeat.timer.d']);
       await ok(sb, ['dpkg', '--purge', 'systemd-heartbeat']);
-      assert.deepEqual(await filesNamedLikeUs(sb), before, 'no file or directory left behind');
+      assert.deepEqual(await filesNamedLikeUs(ok, sb, SEARCHED, SANDBOX_UNIT_DIR), before, 'no file or directory left behind');
       assert.notEqual((await sb.exec(['getent', 'passwd', 'systemd-heartbeat'])).code, 0, 'the user is gone');
       assert.notEqual((await sb.exec(['getent', 'group', 'systemd-heartbeat'])).code, 0, 'its group is gone');
       await unlinkUnits(sb);
