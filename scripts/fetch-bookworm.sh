@@ -24,7 +24,6 @@
 set -euo pipefail
 
 die() { echo "fetch-bookworm: $*" >&2; exit 1; }
-show_apt_errors() { grep -E '^E:' "$1" >&2 || tail -n 10 "$1" >&2; }
 
 set_name=${1:-}
 case $set_name in
@@ -48,26 +47,9 @@ if [[ -f "$STAMP" && -x "$ROOT/$CHECK_BIN" ]]; then
   exit 0
 fi
 
-command -v apt-get >/dev/null || die "apt-get not found; this script needs a Debian-like system"
-command -v dpkg >/dev/null || die "dpkg not found; this script needs a Debian-like system"
-
-# Mirror URIs and keyring from the system's own configuration (deb822 first, then one-line).
-uri="" security_uri="" keyring=""
-if [[ -r /etc/apt/sources.list.d/debian.sources ]]; then
-  uri=$(awk '/^URIs:/ && $2 !~ /-security\/?$/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources)
-  security_uri=$(awk '/^URIs:/ && $2 ~ /-security\/?$/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources)
-  keyring=$(awk '/^Signed-By:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources)
-fi
-if [[ -z "$uri" && -r /etc/apt/sources.list ]]; then
-  uri=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/ && $i !~ /-security\/?$/) { print $i; exit } }' /etc/apt/sources.list)
-fi
-[[ -n "$uri" ]] || die "no mirror URI found in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list"
-# The security archive sits beside the main one on Debian's mirrors (.../debian -> .../debian-security).
-[[ -n "$security_uri" ]] || security_uri="${uri%/}-security"
-if [[ -z "$keyring" || ! -r "$keyring" ]]; then
-  keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-fi
-[[ -r "$keyring" ]] || die "Debian archive keyring $keyring not found (install debian-archive-keyring)"
+# shellcheck source=apt-mirror.sh
+source "$REPO_ROOT/scripts/apt-mirror.sh"
+find_debian_mirror
 
 mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/cache/archives/partial" "$CACHE"
 readonly SRC="$APT_DIR/bookworm.sources"

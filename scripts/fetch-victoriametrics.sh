@@ -20,8 +20,6 @@ readonly BIN="$ROOT/usr/bin"
 readonly STAMP="$CACHE/.installed-$PKG_VERSION"
 
 die() { echo "fetch-victoriametrics: $*" >&2; exit 1; }
-# apt's own error lines (E:), or the log's tail when it printed none.
-show_apt_errors() { grep -E '^E:' "$1" >&2 || tail -n 10 "$1" >&2; }
 
 # Fast path: everything present from an earlier run. The stamp is written only after the
 # binaries were checked, so a half-finished run is redone.
@@ -30,25 +28,9 @@ if [[ -f "$STAMP" && -x "$BIN/victoria-metrics" && -x "$BIN/vmalert" && -x "$BIN
   exit 0
 fi
 
-command -v apt-get >/dev/null || die "apt-get not found; this script needs a Debian-like system"
-command -v dpkg >/dev/null || die "dpkg not found; this script needs a Debian-like system"
-
-# Mirror URI and keyring from the system's own configuration (deb822 first, then one-line).
-uri=""
-keyring=""
-if [[ -r /etc/apt/sources.list.d/debian.sources ]]; then
-  uri=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources)
-  keyring=$(awk '/^Signed-By:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources)
-fi
-if [[ -z "$uri" && -r /etc/apt/sources.list ]]; then
-  # deb [options] URI suite components...; skip an optional [...] options block.
-  uri=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/ ) { print $i; exit } }' /etc/apt/sources.list)
-fi
-[[ -n "$uri" ]] || die "no mirror URI found in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list"
-if [[ -z "$keyring" || ! -r "$keyring" ]]; then
-  keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-fi
-[[ -r "$keyring" ]] || die "Debian archive keyring $keyring not found (install debian-archive-keyring)"
+# shellcheck source=apt-mirror.sh
+source "$REPO_ROOT/scripts/apt-mirror.sh"
+find_debian_mirror
 
 mkdir -p "$CACHE/apt/lists/partial" "$CACHE/apt/cache/archives/partial"
 readonly SRC="$CACHE/apt/trixie.sources"
