@@ -17,12 +17,16 @@ const TICKS = 6;
 const TICK_GAP_MS = 2500;
 
 /** A job script: counts its runs, optionally sleeps, logs "<end time> <exit code>" and exits with it. */
-const script = (name: string, sleep: number, exit: string): string =>
+const script = (name: string, sleep: number | string, exit: string): string =>
   `n=$(($(cat /var/tmp/${name}.n 2>/dev/null || echo 0) + 1)); echo $n > /var/tmp/${name}.n; sleep ${sleep}; r=${exit}; echo "$(date +%s.%N) $r" >> /var/tmp/${name}.log; exit $r\n`;
+/** Sleeps until 50 ms past the next whole second: the run then ends early in a second whatever
+ * the timer's phase (which systemd's coalescing moves from run to run). `1$ns` keeps a leading 0
+ * of %N from reading as octal. */
+const TO_NEXT_SECOND = 'ns=$(date +%N); ms=$((1050 - (1$ns - 1000000000) / 1000000)); printf "%d.%03d" $((ms / 1000)) $((ms % 1000))';
 const SCRIPTS: Record<string, string> = {
   long: script('long', 3, '$((n % 2))'),
   alt: script('alt', 0, '$((n % 2))'),
-  sec: script('sec', 0, '0'),
+  sec: script('sec', `$(${TO_NEXT_SECOND})`, '0'),
 };
 const unit = (name: string, timer: string): Record<string, string> => ({
   [`hb-${name}.service`]: `[Service]\nType=oneshot\nExecStart=/bin/sh /var/tmp/${name}.sh\n`,
@@ -111,21 +115,30 @@ describe('the latest finished run gives the last result, live', { skip: reason }
     assert.ok(pushed.length > 0, 'the last result is pushed');
   });
 
-  test('a job running every second that finished half a second before the first tick is not counted by it', async () => {
-    const state = '/var/tmp/hb-state-first';
-    // Tick half a second after a run ended, in the same whole second (a --since of whole seconds
-    // would count that run): restart the timer until its phase allows it (bounded).
-    let tickAt = 0;
-    for (let attempt = 0; attempt < 8 && tickAt === 0; attempt++) {
-      assert.equal((await sb.systemctl(['restart', 'hb-sec.timer'])).code, 0);
-      await new Promise((r) => setTimeout(r, 2500 + attempt * 130));
-      const last = (await ended('sec')).at(-1);
-      // Runs a second apart keep their phase: the next ends at about last + k seconds.
-      if (last && last.at % 1 < 0.4) tickAt = last.at + Math.ceil(Date.now() / 1000 + 0.2 - last.at) + 0.5;
+  test('a job running every second that finished half a second before the first tick is not counted by it', async (t) => {
+    // Tick about 0.4 s after a run ended, in the same whole second (a --since of whole seconds
+    // would count that run). Each run ends 50 ms past a whole second: wait for a new one, tick,
+    // and try again with a fresh state if the tick slipped into the next second (bounded).
+    const waitForRun =
+      'n=$(cat /var/tmp/sec.log 2>/dev/null | wc -l); i=0; while [ $i -lt 400 ] && [ "$(cat /var/tmp/sec.log 2>/dev/null | wc -l)" -eq "$n" ]; do sleep 0.01; i=$((i + 1)); done';
+    assert.equal((await sb.systemctl(['start', 'hb-sec.timer'])).code, 0);
+    let state = '';
+    let first = { start: 0, end: 0 };
+    let last: Ended | undefined;
+    for (let attempt = 0; attempt < 4 && (last === undefined || Math.floor(first.start) !== Math.floor(last.at)); attempt++) {
+      state = `/var/tmp/hb-state-first-${attempt}`;
+      await sb.exec(['sh', '-c', waitForRun], { timeoutMs: 10_000 });
+      last = (await ended('sec')).at(-1);
+      assert.ok(last, 'a run ended within 4 s');
+      assert.ok(last.at % 1 < 0.3, `the run ended early in its second: ${last.at}`);
+      await new Promise((r) => setTimeout(r, Math.max(0, (last?.at ?? 0) * 1000 + 400 - Date.now())));
+      first = await tick(state, ['hb-sec.timer']);
     }
-    assert.ok(tickAt > 0, 'a run ended early in a second, shortly before now');
-    await new Promise((r) => setTimeout(r, Math.max(0, tickAt * 1000 - Date.now())));
-    const first = await tick(state, ['hb-sec.timer']);
+    assert.ok(
+      last && Math.floor(first.start) === Math.floor(last.at),
+      `a tick started in the second a run ended in: ${last?.at} ${first.start}`,
+    );
+    t.diagnostic(`a run ended at ${last.at.toFixed(3)}, the first tick started at ${first.start.toFixed(3)}`);
     const counted = Object.values((await memory(state))['hb-sec.timer']?.runs ?? {}).reduce((a, b) => a + b, 0);
     const during = (await ended('sec')).filter((r) => r.at >= first.start && r.at <= first.end).length;
     assert.ok(counted <= during, `the first tick counted ${counted} run(s); only ${during} ended while it ran`);
