@@ -10,8 +10,9 @@
  *   unbundled  the same source with the OTel packages left in node_modules (esbuild,
  *              packages: 'external'), to show what bundling buys
  * systemd is recorded real 252 output scaled to N units (bench/units.ts) replayed by a fake
- * systemctl (test/support/replay.ts) and a fake journalctl: only those edges are swapped, every
- * variant spawns them the same number of times (checked), and each push goes to a real VictoriaMetrics on
+ * systemctl and journalctl (test/support/replay.ts): only those edges are swapped, every
+ * variant spawns them the same number of times and with the tick's arguments (checked; the
+ * journal position aside, and the bare floor's journalctl, which names every shown unit), and each push goes to a real VictoriaMetrics on
  * loopback (checked: the same series arrive from every variant). Before timing, the floor's
  * observations are checked against the tick's `--dry-run --format json`: same payload.
  *
@@ -30,7 +31,7 @@ import { startVictoria, victoriaUnavailable } from '../test/support/victoria.ts'
 import { sandboxUnavailable } from '../test/harness/sandbox.ts';
 import { measurePid1, renderBare, renderRows } from './bench/pid1.ts';
 import { median, startRunner, type Sample } from './bench/runner.ts';
-import { BENCH_PATTERN, createJournalReplay, generateUnits } from './bench/units.ts';
+import { BENCH_PATTERN, generateUnits } from './bench/units.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 const REPS = Number(process.env.BENCH_REPS ?? 30);
@@ -167,16 +168,11 @@ async function main(): Promise<void> {
         unbundled: createReplay(units),
       };
       replays.push(...Object.values(replay));
-      const journals = Object.fromEntries(VARIANTS.map((v) => [v, createJournalReplay(units.journal)])) as Record<
-        Variant,
-        ReturnType<typeof createJournalReplay>
-      >;
-      replays.push(...Object.values(journals).map((j) => ({ systemctl: j.journalctl, calls: () => [], remove: j.remove })));
       const stateDirs = Object.fromEntries(VARIANTS.map((v) => [v, join(work, `state-${v}-${n}`)])) as Record<Variant, string>;
       const env = (v: Variant): Record<string, string> => ({
         PATH,
         SYSTEMD_HEARTBEAT_SYSTEMCTL: replay[v].systemctl,
-        SYSTEMD_HEARTBEAT_JOURNALCTL: journals[v].journalctl,
+        SYSTEMD_HEARTBEAT_JOURNALCTL: replay[v].journalctl,
         SYSTEMD_HEARTBEAT_UNITS: BENCH_PATTERN,
         SYSTEMD_HEARTBEAT_HOST: `bench-${v}-${n}`,
         SYSTEMD_HEARTBEAT_STATE_DIR: stateDirs[v],
@@ -185,10 +181,13 @@ async function main(): Promise<void> {
       const points = checkSamePayload(n, env, entry);
       entry.bare = [join(REPO, 'scripts/bench/floor.cjs'), '--bare', String(points)];
       const samples: Record<Variant, Sample[]> = { bare: [], floor: [], tick: [], unbundled: [] };
-      const callsBefore = Object.fromEntries(VARIANTS.map((v) => [v, [replay[v].calls().length, journals[v].calls()]])) as Record<
-        Variant,
-        [number, number]
-      >;
+      /** systemctl and journalctl calls so far (the replay logs both; a journalctl call starts with its name). */
+      const callCounts = (v: Variant): [number, number] => {
+        const calls = replay[v].calls();
+        const journal = calls.filter((args) => args[0] === 'journalctl').length;
+        return [calls.length - journal, journal];
+      };
+      const callsBefore = Object.fromEntries(VARIANTS.map((v) => [v, callCounts(v)])) as Record<Variant, [number, number]>;
       for (let round = 0; round < WARMUP + REPS; round++) {
         for (let i = 0; i < VARIANTS.length; i++) {
           const v = VARIANTS[(round + i) % VARIANTS.length] as Variant;
@@ -196,9 +195,32 @@ async function main(): Promise<void> {
           if (round >= WARMUP) samples[v].push(sample);
         }
       }
+      // The floors mirror the tick's calls by hand (floor.cjs has no dependency on src/): the same
+      // arguments but for where the journal is read from, or their figures compare other work.
+      // The bare floor parses no Unit= and keeps no cursor, so its journalctl names every shown
+      // unit from a time: its systemctl calls alone are compared.
+      const shapes = (v: Variant, journal: boolean): string =>
+        [
+          ...new Set(
+            replay[v]
+              .calls()
+              .filter((args) => journal || args[0] !== 'journalctl')
+              .map((args) => args.map((a) => a.replace(/^(--after-cursor=|--since=@).*/, '<position>')).join(' ')),
+          ),
+        ]
+          .sort()
+          .join('\n');
+      for (const v of VARIANTS) {
+        const journal = v !== 'bare';
+        if (shapes(v, journal) !== shapes('tick', journal))
+          throw new Error(
+            `N=${n}: ${v} calls systemctl or journalctl with other arguments than the tick:\n${shapes(v, journal)}\n--- tick:\n${shapes('tick', journal)}`,
+          );
+      }
       for (const v of VARIANTS) {
         const runs = WARMUP + REPS;
-        const calls = `${(replay[v].calls().length - callsBefore[v][0]) / runs}+${(journals[v].calls() - callsBefore[v][1]) / runs}`;
+        const [systemctl, journalctl] = callCounts(v);
+        const calls = `${(systemctl - callsBefore[v][0]) / runs}+${(journalctl - callsBefore[v][1]) / runs}`;
         results.push({ n, variant: v, samples: samples[v], calls });
       }
       // Every variant's pushes arrived: the same series from floor, tick and unbundled, as many

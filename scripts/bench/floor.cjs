@@ -21,8 +21,9 @@
  * SYSTEMD_HEARTBEAT_JOURNALCTL.
  * `--print` prints the observations as JSON (like `--dry-run --format json`) and pushes nothing.
  *
- * `--bare POINTS` is the bare floor (issue 23): the same spawns with the same arguments and the
- * same state-directory work (lock, state.json read and written as bytes), but nothing parsed
+ * `--bare POINTS` is the bare floor (issue 23): the same systemctl calls with the same
+ * arguments, one journalctl with the same options (naming every unit it showed, from a time:
+ * it reads no Unit= and keeps no cursor), the same state-directory work (lock, state.json read and written as bytes), but nothing parsed
  * beyond the unit names in list-units' output (matched against the allowlist); show's and
  * journalctl's output only read. It pushes POINTS data points (the tick's count, given by the
  * bench) of the tick's metric names, labelled unit and host, hand-encoded as above.

@@ -9,10 +9,8 @@
  * --output-fields=MESSAGE_ID,UNIT,UNIT_RESULT` prints: per timer job, one successful and one
  * failed run since the last tick.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createReplay } from '../../test/support/replay.ts';
+import { readFileSync } from 'node:fs';
+import { createReplay, stripHeader } from '../../test/support/replay.ts';
 
 const FIXTURES = new URL('../../test/fixtures/seed-252/', import.meta.url);
 
@@ -46,32 +44,6 @@ function journalEntry(seq: number, unit: string, id: string, result?: string): s
     UNIT: unit,
     ...(result ? { UNIT_RESULT: result } : {}),
   });
-}
-
-/** A fake journalctl (SYSTEMD_HEARTBEAT_JOURNALCTL) that prints `output` and logs each call, like test/support/replay.ts. */
-export function createJournalReplay(output: string): { journalctl: string; calls(): number; remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'hb-journal-'));
-  writeFileSync(join(dir, 'journal.json'), output);
-  const log = join(dir, 'calls.log');
-  writeFileSync(log, '');
-  const script = join(dir, 'journalctl');
-  writeFileSync(script, `#!/bin/sh\necho call >> '${log}'\nexec cat '${join(dir, 'journal.json')}'\n`);
-  chmodSync(script, 0o755);
-  return {
-    journalctl: script,
-    calls: () =>
-      readFileSync(log, 'utf8')
-        .split('\n')
-        .filter((l) => l !== '').length,
-    remove: () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
-
-function stripHeader(text: string): string {
-  const lines = text.split('\n');
-  let i = 0;
-  while (i < lines.length && (lines[i] as string).startsWith('#')) i++;
-  return lines.slice(i).join('\n');
 }
 
 function property(block: string, key: string): string {
@@ -129,20 +101,16 @@ export function replaySystemd(n: number): {
   journalCalls(): number;
   remove(): void;
 } {
-  const units = generateUnits(n);
-  const replay = createReplay(units);
-  const journal = createJournalReplay(units.journal);
+  const replay = createReplay(generateUnits(n));
+  const callsOf = (journal: boolean): string[][] => replay.calls().filter((args) => (args[0] === 'journalctl') === journal);
   return {
     env: {
       SYSTEMD_HEARTBEAT_SYSTEMCTL: replay.systemctl,
-      SYSTEMD_HEARTBEAT_JOURNALCTL: journal.journalctl,
+      SYSTEMD_HEARTBEAT_JOURNALCTL: replay.journalctl,
       SYSTEMD_HEARTBEAT_UNITS: BENCH_PATTERN,
     },
-    systemctlCalls: () => replay.calls(),
-    journalCalls: () => journal.calls(),
-    remove: () => {
-      replay.remove();
-      journal.remove();
-    },
+    systemctlCalls: () => callsOf(false),
+    journalCalls: () => callsOf(true).length,
+    remove: replay.remove,
   };
 }

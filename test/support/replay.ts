@@ -10,6 +10,8 @@ import { join } from 'node:path';
 export interface Replay {
   /** Path of the fake systemctl. */
   readonly systemctl: string;
+  /** Path of the fake journalctl beside it (runCli finds it there; others set SYSTEMD_HEARTBEAT_JOURNALCTL). */
+  readonly journalctl: string;
   /** Arguments of every call so far, one array per call (a journalctl call starts with "journalctl"). */
   calls(): string[][];
   remove(): void;
@@ -55,6 +57,7 @@ exit 1
   chmodSync(journalctl, 0o755);
   return {
     systemctl: script,
+    journalctl,
     calls: () =>
       readFileSync(log, 'utf8')
         .split('\n')
