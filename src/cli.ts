@@ -13,6 +13,7 @@ import { createLog } from './log.ts';
 import { listUnits, runOnce, type OutputFormat, type RunDeps } from './commands/run.ts';
 import { installCommand, uninstallCommand } from './install/command.ts';
 import { summaryCommand } from './summary/command.ts';
+import { SYSTEM_UNITS_DIR, readBootId, readInvocations } from './systemd/runtime.ts';
 import { createJournalctl, createSystemctl } from './systemd/systemctl.ts';
 
 declare const HEARTBEAT_VERSION: string | undefined;
@@ -155,6 +156,15 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       log,
       print: (text) => process.stdout.write(`${text}\n`),
       remainingMs,
+      // PID 1's links; a test and benchmark hook puts the replay's beside its systemctl (see README).
+      ...(config.scope === 'system'
+        ? {
+            runtime: {
+              readInvocations: (ids: readonly string[]) => readInvocations(env.SYSTEMD_HEARTBEAT_INVOCATIONS_DIR || SYSTEM_UNITS_DIR, ids),
+              bootId: () => readBootId(),
+            },
+          }
+        : {}),
     };
     // The last line of defence for the time bound: whatever hangs, the run ends.
     const guard = setTimeout(() => {

@@ -2,7 +2,7 @@
  * Configuration: defaults < config file < environment < flags. Pure apart from the injected
  * file reader; every error names the field and exits with EXIT.usage.
  */
-import { TOKEN_CREDENTIAL, VM_OTLP_PATH } from './defaults.ts';
+import { DEFAULT_FULL_SHOW_SECONDS, TOKEN_CREDENTIAL, VM_OTLP_PATH } from './defaults.ts';
 import { parseDuration } from './duration.ts';
 import { usageError } from './errors.ts';
 import { DEFAULT_SPOOL_LIMITS } from './export/spool.ts';
@@ -25,6 +25,8 @@ export interface Config {
   /** Bounds of the spool: runs older than this, or beyond this many bytes (oldest first), are dropped. */
   readonly spoolMaxAgeSeconds: number;
   readonly spoolMaxBytes: number;
+  /** Every unit is shown at least this often (seconds); 0: every tick. */
+  readonly fullShowSeconds: number;
 }
 
 /** What the command line said; undefined = not given. */
@@ -54,6 +56,7 @@ const FILE_KEYS = {
   stateDir: 'absolute path',
   spoolMaxAgeSeconds: 'positive number of seconds',
   spoolMaxBytes: 'positive number of bytes',
+  fullShowSeconds: 'number of seconds, 0 or more',
 } as const;
 
 export interface ConfigSources {
@@ -76,12 +79,22 @@ interface Layer {
   stateDir?: string;
   spoolMaxAgeSeconds?: number;
   spoolMaxBytes?: number;
+  fullShowSeconds?: number;
 }
 
 function positive(value: unknown, field: string, what: string): number {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) {
     throw usageError(`${field}: ${JSON.stringify(value)} must be a ${what}`);
+  }
+  return n;
+}
+
+/** A number of seconds, 0 allowed (at most a day: a longer bound is no bound). */
+function seconds(value: unknown, field: string, what: string): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > 86_400) {
+    throw usageError(`${field}: ${JSON.stringify(value)} must be a ${what} (at most 86400)`);
   }
   return n;
 }
@@ -269,6 +282,10 @@ function fromFile(text: string, path: string): Layer {
       case 'spoolMaxBytes':
         out[key] = positive(value, field, FILE_KEYS[key]);
         break;
+      case 'fullShowSeconds':
+        if (typeof value !== 'number') throw usageError(`${field} must be a ${FILE_KEYS.fullShowSeconds}`);
+        out.fullShowSeconds = seconds(value, field, FILE_KEYS.fullShowSeconds);
+        break;
       case 'stateDir':
         if (typeof value !== 'string') throw usageError(`${field} must be an ${FILE_KEYS.stateDir}`);
         out.stateDir = validateStateDir(value, field);
@@ -315,6 +332,13 @@ function fromEnv(env: ConfigSources['env']): Layer {
   }
   if (env.SYSTEMD_HEARTBEAT_SPOOL_MAX_BYTES) {
     out.spoolMaxBytes = positive(env.SYSTEMD_HEARTBEAT_SPOOL_MAX_BYTES, 'SYSTEMD_HEARTBEAT_SPOOL_MAX_BYTES', FILE_KEYS.spoolMaxBytes);
+  }
+  if (env.SYSTEMD_HEARTBEAT_FULL_SHOW_SECONDS) {
+    out.fullShowSeconds = seconds(
+      env.SYSTEMD_HEARTBEAT_FULL_SHOW_SECONDS,
+      'SYSTEMD_HEARTBEAT_FULL_SHOW_SECONDS',
+      FILE_KEYS.fullShowSeconds,
+    );
   }
   if (env.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT) {
     out.timeoutMs = parseTimeout(env.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT, 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', 'ms');
@@ -379,7 +403,9 @@ export function resolveConfig(sources: ConfigSources): Config {
   let stateDir: string | undefined;
   let spoolMaxAgeSeconds = DEFAULT_SPOOL_LIMITS.maxAgeSeconds;
   let spoolMaxBytes = DEFAULT_SPOOL_LIMITS.maxBytes;
+  let fullShowSeconds = DEFAULT_FULL_SHOW_SECONDS;
   for (const layer of layers) {
+    fullShowSeconds = layer.fullShowSeconds ?? fullShowSeconds;
     spoolMaxAgeSeconds = layer.spoolMaxAgeSeconds ?? spoolMaxAgeSeconds;
     spoolMaxBytes = layer.spoolMaxBytes ?? spoolMaxBytes;
     stateDir = layer.stateDir ?? stateDir;
@@ -402,6 +428,7 @@ export function resolveConfig(sources: ConfigSources): Config {
     stateDir: stateDir ?? defaultStateDir(scope, sources.env),
     spoolMaxAgeSeconds,
     spoolMaxBytes,
+    fullShowSeconds,
   };
 }
 

@@ -12,3 +12,11 @@ export const VM_OTLP_PATH = '/opentelemetry/v1/metrics';
 
 /** The systemd credential (LoadCredential=) holding a bearer token for the push. */
 export const TOKEN_CREDENTIAL = 'otlp-token';
+
+/**
+ * A tick asks `systemctl show` only for the units that may have changed since the previous one
+ * (src/systemd/changes.ts) and shows every unit at least this often: the bound on how late a
+ * change no state, invocation or journal entry tells of (`systemctl reset-failed` on an active
+ * unit) is seen. 0: every tick shows every unit.
+ */
+export const DEFAULT_FULL_SHOW_SECONDS = 300;

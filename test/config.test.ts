@@ -31,7 +31,19 @@ test('defaults', () => {
     stateDir: '/var/lib/systemd-heartbeat',
     spoolMaxAgeSeconds: 86400,
     spoolMaxBytes: 52428800,
+    fullShowSeconds: 300,
   });
+});
+
+test('fullShowSeconds: 0 (every tick) to a day, from the file or the environment; anything else refused', () => {
+  const file = (v: unknown) => ({ files: { '/etc/systemd-heartbeat/config.json': JSON.stringify({ fullShowSeconds: v }) } });
+  assert.equal(resolve(file(0)).fullShowSeconds, 0);
+  assert.equal(resolve(file(600)).fullShowSeconds, 600);
+  assert.equal(resolve({ ...file(600), env: { SYSTEMD_HEARTBEAT_FULL_SHOW_SECONDS: '0' } }).fullShowSeconds, 0);
+  for (const bad of [-1, 86_401, '60', null]) assertUsage(() => resolve(file(bad)), /fullShowSeconds/);
+  for (const bad of ['-5', 'soon', '1e9']) {
+    assertUsage(() => resolve({ env: { SYSTEMD_HEARTBEAT_FULL_SHOW_SECONDS: bad } }), /SYSTEMD_HEARTBEAT_FULL_SHOW_SECONDS/);
+  }
 });
 
 test('the hostname is asked for only when no file, variable or flag names the host', () => {

@@ -16,7 +16,9 @@ import { EMPTY_STATE, type State } from '../state/decode.ts';
 import { StateDir } from '../state/store.ts';
 import { accountFailures } from '../state/failures.ts';
 import { accountTimers } from '../state/timers.ts';
-import { collect, type Clock, type Collection, type RunJournalctl, type RunSystemctl } from '../systemd/collect.ts';
+import { cacheChanged, readShowCache, removeShowCache, writeShowCache } from '../state/show-cache.ts';
+import type { ShowCache } from '../systemd/changes.ts';
+import { collect, type Clock, type CollectOptions, type Collection, type RunJournalctl, type RunSystemctl } from '../systemd/collect.ts';
 import type { JournalFrom } from '../systemd/journal.ts';
 import { redactUrl } from '../url.ts';
 
@@ -30,17 +32,23 @@ export interface RunDeps {
   readonly print: (text: string) => void;
   /** Milliseconds left of the run's time bound. */
   readonly remainingMs: () => number;
+  /** PID 1's invocation links and the boot id (system scope): with them a tick shows only what may have changed. */
+  readonly runtime?: {
+    readonly readInvocations: (ids: readonly string[]) => ReadonlyMap<string, string> | undefined;
+    readonly bootId: () => string | undefined;
+  };
 }
 
 export type OutputFormat = 'table' | 'json';
 
-async function collectAndReport(deps: RunDeps, journalFrom?: JournalFrom): Promise<Collection> {
+async function collectAndReport(deps: RunDeps, journalFrom?: JournalFrom, cache?: CollectOptions['cache']): Promise<Collection> {
   const collection = await collect({
     patterns: deps.config.units,
     host: deps.config.host,
     run: deps.run,
     readClock: deps.readClock,
     ...(deps.journal && journalFrom ? { journal: { run: deps.journal, from: journalFrom } } : {}),
+    ...(cache ? { cache } : {}),
   });
   for (const line of reportProblems(collection.problems, deps.config.scope).lines) deps.log.warning(line);
   return collection;
@@ -93,10 +101,45 @@ export async function runOnce(deps: RunDeps, options: { dryRun: boolean; format:
   try {
     const reads = options.dryRun || dir?.locked === true;
     const startedAt = deps.readClock().realtime;
-    const collection = await collectAndReport(deps, journalFrom(state.journal, reads, startedAt));
+    // Only the run that holds the state directory keeps records between ticks; a dry run shows every unit.
+    const keeps = !options.dryRun && dir?.locked === true && deps.runtime !== undefined;
+    const cache = keeps && dir && deps.runtime ? showCacheOptions(deps, dir, deps.runtime) : undefined;
+    const collection = await collectAndReport(deps, journalFrom(state.journal, reads, startedAt), cache);
+    if (cache && dir) keepShowCache(deps, dir, cache.previous, collection.showCache);
     return await finishRun(deps, options, collection, dir, state, startedAt);
   } finally {
     dir?.unlock();
+  }
+}
+
+function showCacheOptions(deps: RunDeps, dir: StateDir, runtime: NonNullable<RunDeps['runtime']>): NonNullable<CollectOptions['cache']> {
+  const { cache, problem } = readShowCache(dir.dir);
+  if (problem) deps.log.warning(`state directory ${deps.config.stateDir}: ${problem}`);
+  return {
+    previous: cache,
+    bootId: runtime.bootId(),
+    fullShowSeconds: deps.config.fullShowSeconds,
+    readInvocations: runtime.readInvocations,
+  };
+}
+
+/** Saves the records when they changed; removes them when this tick could not make them, so the next shows every unit. */
+function keepShowCache(deps: RunDeps, dir: StateDir, previous: ShowCache | undefined, next: ShowCache | undefined): void {
+  try {
+    if (next === undefined) {
+      if (previous !== undefined) removeShowCache(dir.dir);
+    } else if (cacheChanged(previous, next)) {
+      writeShowCache(dir.dir, next);
+    }
+  } catch (error) {
+    deps.log.warning(
+      `state directory ${deps.config.stateDir}: cannot save the shown units (${describeError(error)}); the next run shows every unit`,
+    );
+    try {
+      removeShowCache(dir.dir);
+    } catch {
+      // Neither written nor removed: state.json cannot be saved either, so the next run reads the journal from where this one did.
+    }
   }
 }
 

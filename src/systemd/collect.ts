@@ -1,9 +1,11 @@
 /**
- * One tick's reading of systemd: at most three calls whatever the number of units
- * (list-units for globs and failed units, one show, and, when timers are watched, one
- * journalctl for their jobs' finished runs). The edges are injected.
+ * One tick's reading of systemd: at most four calls whatever the number of units (list-units
+ * for globs and failed units, a show of what may have changed (changes.ts), one journalctl for
+ * the watched units' runs, failures and reloads, and a show of the units it names). The edges
+ * are injected.
  */
 import { describeError } from '../errors.ts';
+import { cachedStatus, linkIds, nextCache, planShow, showAfterJournal, type ShowCache } from './changes.ts';
 import { journalArgs, parseJournalOutput, type JournalFrom, type JournalReading } from './journal.ts';
 import { parseListUnitsJson, parseShowOutput, type ListedUnit } from './parse.ts';
 import { SHOW_PROPERTIES, toUnitStatus, type UnitStatus } from './unit.ts';
@@ -114,6 +116,10 @@ export interface Collection {
   readonly timers: readonly WatchedTimer[];
   /** What PID 1 journaled for the watched units since `journal.from`; undefined when no journal was asked. */
   readonly journal: JournalReading | undefined;
+  /** How the units were shown: every one (and why), or only those that may have changed. */
+  readonly shown: { readonly units: number; readonly calls: number; readonly full: string | undefined };
+  /** The records to keep for the next tick; undefined when there is no cache or a show failed. */
+  readonly showCache: ShowCache | undefined;
 }
 
 export interface CollectOptions {
@@ -124,6 +130,14 @@ export interface CollectOptions {
   readonly readClock: () => Clock;
   /** Read the timers' finished runs from the journal, starting here; undefined: don't. */
   readonly journal?: { readonly run: RunJournalctl; readonly from: JournalFrom };
+  /** Show only what may have changed since the previous tick's records; undefined: show every unit. */
+  readonly cache?: {
+    readonly previous: ShowCache | undefined;
+    readonly bootId: string | undefined;
+    /** 0: every tick shows every unit. */
+    readonly fullShowSeconds: number;
+    readonly readInvocations: (ids: readonly string[]) => ReadonlyMap<string, string> | undefined;
+  };
 }
 
 /** Index show records by every name they answer to (Id and aliases in Names). */
@@ -153,29 +167,77 @@ export async function collect(options: CollectOptions): Promise<Collection> {
   const failedListed = (listed ?? []).filter((u) => u.active === 'failed');
   const failedOutside = failedListed.map((u) => u.unit).filter((u) => !allowed.has(u));
 
-  let byName = new Map<string, UnitStatus>();
   // A timer's job is read in the same show call: by default NAME.service (Unit= is only
-  // known from the show output itself, and a second call per tick is what we avoid).
+  // known from the show output itself). Timers and jobs are shown every tick (changes.ts).
   const jobs = allowlist.filter((u) => u.endsWith('.timer')).map(defaultService);
   const toShow = [...new Set([...allowlist, ...failedOutside, ...jobs])];
-  if (toShow.length > 0) {
+  const always = new Set([...allowlist.filter((u) => u.endsWith('.timer')), ...jobs, ...failedOutside]);
+  const cache = options.cache;
+  const plan = planShow(toShow, always, cache?.previous, {
+    listed: listed && new Map(listed.map((u) => [u.unit, u])),
+    invocations: cache?.readInvocations(linkIds(toShow, always, cache.previous)),
+    bootId: cache?.bootId,
+    monotonic: options.readClock().monotonic,
+    fullShowSeconds: cache?.fullShowSeconds ?? 0,
+    journal: options.journal !== undefined,
+  });
+
+  const byName = new Map<string, UnitStatus>();
+  const shownNames = new Set<string>();
+  let showFailed = false;
+  let calls = 0;
+  const show = async (names: readonly string[]): Promise<void> => {
+    if (names.length === 0 || showFailed) return;
+    calls++;
     try {
-      const output = await options.run(showArgs(toShow));
+      const output = await options.run(showArgs(names));
       const now = options.readClock();
-      byName = indexByName(parseShowOutput(output).map((r) => toUnitStatus(r, now.realtime * 1000)));
+      const records = parseShowOutput(output).map((r) => toUnitStatus(r, now.realtime * 1000));
+      if (records.length === 0) {
+        // Exit 0 and nothing parseable (garbage, or empty): not a host without units, a failed read.
+        problems.push(`systemctl show: its output holds none of the ${names.length} unit(s) asked for`);
+        showFailed = true;
+        return;
+      }
+      for (const [name, status] of indexByName(records)) byName.set(name, status);
+      for (const name of names) shownNames.add(name);
     } catch (error) {
       problems.push(`systemctl show: ${describeError(error)}`);
+      showFailed = true;
+    }
+  };
+  await show(plan.full ? toShow : plan.names);
+  if (!plan.full && !showFailed) {
+    // The others' records are the previous tick's; a unit the show did not answer for stays missing.
+    for (const name of toShow) {
+      const kept = shownNames.has(name) ? undefined : cachedStatus(plan.cache, name);
+      if (kept && !byName.has(name)) byName.set(name, kept);
     }
   }
-
   const clock = options.readClock();
-  const units = allowlist.map((name) => ({ name, status: byName.get(name) }));
-  if (byName.size > 0) {
-    for (const { name, status } of units) if (!status) problems.push(`${name}: missing from systemctl show output`);
-  } else if (toShow.length > 0 && problems.every((p) => !p.startsWith('systemctl show:'))) {
-    // Exit 0 and nothing parseable (garbage, or empty): not a host without units, a failed read.
-    problems.push(`systemctl show: its output holds none of the ${toShow.length} unit(s) asked for`);
+  let journal: JournalReading | undefined;
+  // Every loaded allowlisted unit (failures, reloads, skipped starts) and each timer's job (its runs).
+  const loaded = allowlist.filter((name) => byName.get(name)?.loadState === 'loaded');
+  const timerJobs = loaded.flatMap((name) => {
+    const timer = byName.get(name)?.timer;
+    return timer ? [timer.unit ?? defaultService(name)] : [];
+  });
+  const journalUnits = new Set([...loaded, ...timerJobs]);
+  if (options.journal && journalUnits.size > 0) {
+    try {
+      const out = await options.journal.run(journalArgs([...journalUnits], options.journal.from));
+      journal = parseJournalOutput(out.stdout, out.stderr, out.code);
+    } catch (error) {
+      journal = { readable: false, problem: describeError(error), runs: [], capped: false };
+    }
   }
+  if (!plan.full) {
+    const idOf = (name: string): string => byName.get(name)?.id || name;
+    await show(showAfterJournal(toShow, shownNames, journal, idOf).filter((name) => !always.has(name)));
+  }
+
+  const units = allowlist.map((name) => ({ name, status: byName.get(name) }));
+  if (!showFailed) for (const { name, status } of units) if (!status) problems.push(`${name}: missing from systemctl show output`);
   const statuses = new Map<string, UnitStatus>();
   for (const { name, status } of units) if (status) statuses.set(name, status);
 
@@ -185,19 +247,11 @@ export async function collect(options: CollectOptions): Promise<Collection> {
     const service = status.timer.unit ?? defaultService(name);
     timers.push({ name, status, service, serviceStatus: byName.get(service) });
   }
-  let journal: JournalReading | undefined;
-  // Every loaded allowlisted unit (failures, reloads, skipped starts) and each timer's job (its runs).
-  const journalUnits = [
-    ...new Set([...units.filter(({ status }) => status?.loadState === 'loaded').map(({ name }) => name), ...timers.map((t) => t.service)]),
-  ];
-  if (options.journal && journalUnits.length > 0) {
-    try {
-      const out = await options.journal.run(journalArgs(journalUnits, options.journal.from));
-      journal = parseJournalOutput(out.stdout, out.stderr, out.code);
-    } catch (error) {
-      journal = { readable: false, problem: describeError(error), runs: [], capped: false };
-    }
-  }
+  const bootId = cache?.bootId;
+  const showCache =
+    cache && bootId !== undefined && !showFailed
+      ? nextCache(toShow, always, byName, bootId, plan.full ? clock.monotonic : plan.cache.fullAt)
+      : undefined;
 
   const snapshot: Snapshot = {
     host: options.host,
@@ -208,5 +262,6 @@ export async function collect(options: CollectOptions): Promise<Collection> {
     collectSeconds: Math.max(0, clock.monotonic - started),
     errors: problems.length,
   };
-  return { snapshot, problems, emptyGlobs, statuses, timers, journal };
+  const shown = { units: shownNames.size, calls, full: plan.full ? plan.why : undefined };
+  return { snapshot, problems, emptyGlobs, statuses, timers, journal, shown, showCache };
 }

@@ -51,6 +51,8 @@ export interface JournalReading {
   readonly cursor?: string;
   /** true when the cap was reached and older entries of this tick were not read. */
   readonly capped: boolean;
+  /** Every unit PID 1 journaled one of these entries for: what may have changed since the previous tick. */
+  readonly units?: readonly string[];
 }
 
 /** The units whose entries are read: `units` as given (every allowlisted unit and timer job). */
@@ -101,6 +103,7 @@ export function parseJournalOutput(stdout: string, stderr: string, code = 0): Jo
   const runs: JournalRun[] = [];
   const reloads: JournalJob[] = [];
   const skipped: JournalJob[] = [];
+  const units = new Set<string>();
   let cursor: string | undefined;
   let entries = 0;
   for (const line of stdout.split('\n')) {
@@ -118,6 +121,7 @@ export function parseJournalOutput(stdout: string, stderr: string, code = 0): Jo
     const unit = field(record, 'UNIT');
     const micros = Number(field(record, '__REALTIME_TIMESTAMP'));
     const id = field(record, 'MESSAGE_ID');
+    if (unit) units.add(unit);
     if (!unit || !Number.isFinite(micros)) continue;
     const at = micros / 1e6;
     if (id === RELOAD_DONE_MESSAGE_ID) {
@@ -134,5 +138,13 @@ export function parseJournalOutput(stdout: string, stderr: string, code = 0): Jo
     // systemd's results are lower-case words (exit-code, core-dump): anything else is not PID 1's.
     if (result && RESULT.test(result)) runs.push({ service: unit, result, finishedAt: at });
   }
-  return { readable: true, runs, reloads, skipped, ...(cursor !== undefined ? { cursor } : {}), capped: entries >= JOURNAL_CAP };
+  return {
+    readable: true,
+    runs,
+    reloads,
+    skipped,
+    ...(cursor !== undefined ? { cursor } : {}),
+    capped: entries >= JOURNAL_CAP,
+    units: [...units],
+  };
 }

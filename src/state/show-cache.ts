@@ -1,0 +1,101 @@
+/**
+ * The records a tick keeps of the units it did not show again (systemd/changes.ts), in
+ * `show-cache.json` beside state.json: written only when a record changed, read back field by
+ * field. A record that does not check out is left out, and its unit is shown again; a file that
+ * is not a cache at all makes the tick show every unit.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ShowCache } from '../systemd/changes.ts';
+import type { UnitStatus } from '../systemd/unit.ts';
+import { ownEntries } from './decode.ts';
+import { errno, readProblem, readRegularFile, writeAtomically } from './store.ts';
+
+export const SHOW_CACHE_FILE = 'show-cache.json';
+/** ~400 bytes a unit: 10,000 units are ~4 MB. */
+const MAX_BYTES = 32 * 1024 * 1024;
+
+type Fields = Record<string, unknown>;
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
+
+/** Each optional field of a record and its type: absent, or of that type. */
+const OPTIONAL: ReadonlyArray<readonly [keyof UnitStatus, (v: unknown) => boolean]> = [
+  ['result', isString],
+  ['nRestarts', isNumber],
+  ['execMainStatus', isNumber],
+  ['execMainExitMonotonic', isNumber],
+  ['inactiveExitMonotonic', isNumber],
+  ['inactiveEnterMonotonic', isNumber],
+  ['activeExitMonotonic', isNumber],
+  ['invocationId', isString],
+  ['reloadResult', isString],
+  ['conditionMet', isBoolean],
+];
+
+/** A kept record of a unit that is not a timer (timers are shown every tick, never kept). */
+export function decodeUnitStatus(v: unknown): UnitStatus | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const f = v as Fields;
+  if (!isString(f.id) || !isString(f.loadState) || !isString(f.activeState) || !isString(f.subState)) return undefined;
+  if (!Array.isArray(f.names) || !f.names.every(isString) || f.timer !== undefined) return undefined;
+  const status: Record<string, unknown> = {
+    id: f.id,
+    names: [...f.names],
+    loadState: f.loadState,
+    activeState: f.activeState,
+    subState: f.subState,
+    timer: undefined,
+  };
+  for (const [key, check] of OPTIONAL) {
+    if (f[key] !== undefined && !check(f[key])) return undefined;
+    status[key] = f[key];
+  }
+  return status as unknown as UnitStatus;
+}
+
+/** The cache in `parsed`, or undefined when it is not one. */
+export function decodeShowCache(parsed: unknown): ShowCache | undefined {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const f = parsed as Fields;
+  if (!isString(f.bootId) || !isNumber(f.fullAt)) return undefined;
+  return { bootId: f.bootId, fullAt: f.fullAt, statuses: ownEntries(f.statuses, decodeUnitStatus) };
+}
+
+/** The cache, or undefined (with why, unless the file is simply absent). */
+export function readShowCache(dir: string): { cache: ShowCache | undefined; problem?: string } {
+  let text: string;
+  try {
+    text = readRegularFile(join(dir, SHOW_CACHE_FILE), MAX_BYTES).toString('utf8');
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return { cache: undefined };
+    return { cache: undefined, problem: `${SHOW_CACHE_FILE} unreadable (${readProblem(error)}): every unit is shown` };
+  }
+  let cache: ShowCache | undefined;
+  try {
+    cache = decodeShowCache(JSON.parse(text));
+  } catch {
+    // not JSON
+  }
+  return cache ? { cache } : { cache: undefined, problem: `${SHOW_CACHE_FILE} is not a cache of shown units: every unit is shown` };
+}
+
+/** Whether `next` keeps anything `previous` did not: then it is written. */
+export function cacheChanged(previous: ShowCache | undefined, next: ShowCache): boolean {
+  if (!previous || previous.bootId !== next.bootId || previous.fullAt !== next.fullAt) return true;
+  const before = Object.keys(previous.statuses);
+  const after = Object.keys(next.statuses);
+  if (before.length !== after.length) return true;
+  return after.some((name) => JSON.stringify(previous.statuses[name]) !== JSON.stringify(next.statuses[name]));
+}
+
+export function writeShowCache(dir: string, cache: ShowCache): void {
+  writeAtomically(join(dir, SHOW_CACHE_FILE), `${JSON.stringify(cache)}\n`);
+}
+
+export function removeShowCache(dir: string): void {
+  rmSync(join(dir, SHOW_CACHE_FILE), { force: true });
+}

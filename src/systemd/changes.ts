@@ -1,0 +1,148 @@
+/**
+ * Pure: which units a tick asks `systemctl show` for. Showing costs PID 1 about 0.33 ms a unit
+ * whatever `-p` asks (systemd 252, 1000 units: 325-330 ms), listing them all 3.7 ms
+ * (docs/performance.md), so a tick keeps the record each unit was last shown with and shows
+ * again only the units that may have changed since, which three things PID 1 already tells
+ * without being asked unit by unit (all measured on 252 in the isolated sandbox):
+ *
+ * - list-units: every unit's load, active and sub state, each tick;
+ * - /run/systemd/units/invocation:UNIT, a link to the InvocationID while the unit is active or
+ *   activating, new with every start, every Restart= restart included;
+ * - the journal the tick reads anyway (journal.ts): every run's end, failure, reload and
+ *   skipped start of a watched unit, between ticks too.
+ *
+ * Timers and their jobs are shown every tick: a timer's trigger times move without any of
+ * these. So are failed units outside the allowlist (their journal is not read; they are few). What none of them tells is `systemctl reset-failed` on an active unit (NRestarts and
+ * ReloadResult go back to 0/success silently), so every unit is shown at least every
+ * `fullShowSeconds`, and every tick whose detectors cannot all be read shows every unit.
+ */
+import type { JournalReading } from './journal.ts';
+import type { ListedUnit } from './parse.ts';
+import type { UnitStatus } from './unit.ts';
+
+/** What the previous ticks showed, kept in the state directory (state/show-cache.ts). */
+export interface ShowCache {
+  /** The kernel's boot id when the records were shown: their monotonic times are of that boot. */
+  readonly bootId: string;
+  /** CLOCK_MONOTONIC seconds of the last tick that showed every unit. */
+  readonly fullAt: number;
+  /** The latest record of each unit shown, by the name it was asked by (timers and jobs are not kept). */
+  readonly statuses: Readonly<Record<string, UnitStatus>>;
+}
+
+export interface Detectors {
+  /** This tick's list-units by unit; undefined when it could not be read. */
+  readonly listed: ReadonlyMap<string, ListedUnit> | undefined;
+  /** InvocationID links by unit id, for the ids asked; undefined when they cannot be read. */
+  readonly invocations: ReadonlyMap<string, string> | undefined;
+  readonly bootId: string | undefined;
+  /** CLOCK_MONOTONIC seconds now. */
+  readonly monotonic: number;
+  /** 0: every tick shows every unit. */
+  readonly fullShowSeconds: number;
+  /** Whether this tick reads the journal: without it no change between ticks is seen. */
+  readonly journal: boolean;
+}
+
+export type ShowPlan =
+  | { readonly full: true; readonly why: string }
+  | { readonly full: false; readonly names: readonly string[]; readonly cache: ShowCache };
+
+/** The cached record of `name`, own keys only (the cache is read from a file). */
+export function cachedStatus(cache: ShowCache, name: string): UnitStatus | undefined {
+  return Object.hasOwn(cache.statuses, name) ? cache.statuses[name] : undefined;
+}
+
+/** The names a record's unit is known by to list-units, the invocation links and the journal: its id first. */
+function knownAs(name: string, cached: UnitStatus): string {
+  return cached.id !== '' ? cached.id : name;
+}
+
+/** Why every unit must be shown this tick; undefined when the cache and detectors can be trusted. */
+function fullShowReason(cache: ShowCache | undefined, d: Detectors): string | undefined {
+  if (d.fullShowSeconds === 0) return 'every tick shows every unit (fullShowSeconds 0)';
+  if (!cache) return 'no record of a previous show';
+  if (!d.journal) return 'the journal is not read';
+  if (!d.listed) return 'list-units could not be read';
+  if (!d.invocations) return 'the invocation links cannot be read';
+  if (d.bootId === undefined || d.bootId !== cache.bootId) return 'another boot';
+  const age = d.monotonic - cache.fullAt;
+  if (!(age >= 0) || age >= d.fullShowSeconds) return 'the periodic full show';
+  return undefined;
+}
+
+/**
+ * A unit may have changed when it has no record, when list-units gives another state than its
+ * record, or when its invocation link names another invocation. A unit list-units does not
+ * hold is not in PID 1's memory: unchanged only if its record is of a loaded, inactive unit
+ * (one that `show` loaded and PID 1 let go again); a not-found one is shown every tick.
+ */
+function mayHaveChanged(name: string, cache: ShowCache, d: Detectors): boolean {
+  const cached = cachedStatus(cache, name);
+  if (!cached) return true;
+  const id = knownAs(name, cached);
+  const listed = d.listed?.get(id);
+  if (listed) {
+    if (listed.load !== cached.loadState || listed.active !== cached.activeState || listed.sub !== cached.subState) return true;
+  } else if (cached.loadState !== 'loaded' || cached.activeState !== 'inactive') {
+    return true;
+  }
+  const link = d.invocations?.get(id);
+  return link !== undefined && link !== cached.invocationId;
+}
+
+/** The ids whose invocation links a tick reads: those of the cached units it may not show. */
+export function linkIds(wanted: readonly string[], always: ReadonlySet<string>, cache: ShowCache | undefined): string[] {
+  if (!cache) return [];
+  const ids = new Set<string>();
+  for (const name of wanted) {
+    const cached = cachedStatus(cache, name);
+    if (cached && !always.has(name)) ids.add(knownAs(name, cached));
+  }
+  return [...ids];
+}
+
+/** The first show of a tick: everything, or what may have changed and what is always shown. */
+export function planShow(
+  wanted: readonly string[],
+  always: ReadonlySet<string>,
+  cache: ShowCache | undefined,
+  detectors: Detectors,
+): ShowPlan {
+  const why = fullShowReason(cache, detectors);
+  if (why !== undefined || !cache) return { full: true, why: why ?? 'no record of a previous show' };
+  return { full: false, names: wanted.filter((name) => always.has(name) || mayHaveChanged(name, cache, detectors)), cache };
+}
+
+/**
+ * The second show, after the journal was read: every unit the journal names (again if the first
+ * show had it: its entry may be later than that record), and every unit not shown yet when the
+ * journal could not be read whole.
+ */
+export function showAfterJournal(
+  wanted: readonly string[],
+  shown: ReadonlySet<string>,
+  reading: JournalReading | undefined,
+  idOf: (name: string) => string,
+): string[] {
+  if (!reading?.readable || reading.capped) return wanted.filter((name) => !shown.has(name));
+  const touched = new Set(reading.units ?? []);
+  if (touched.size === 0) return [];
+  return wanted.filter((name) => touched.has(name) || touched.has(idOf(name)));
+}
+
+/** The cache to keep after a tick: the latest record of every wanted unit but timers and jobs. */
+export function nextCache(
+  wanted: readonly string[],
+  always: ReadonlySet<string>,
+  byName: ReadonlyMap<string, UnitStatus>,
+  bootId: string,
+  fullAt: number,
+): ShowCache {
+  const statuses: Record<string, UnitStatus> = {};
+  for (const name of wanted) {
+    const status = byName.get(name);
+    if (status && !always.has(name) && name !== '__proto__') statuses[name] = status;
+  }
+  return { bootId, fullAt, statuses };
+}

@@ -1,0 +1,339 @@
+/**
+ * A tick shows only the units that may have changed (src/systemd/changes.ts): the plan itself,
+ * and ticks against a small model of systemd whose units change between ticks, each compared
+ * with what showing every unit would have given. What the detectors rest on was measured on the
+ * real systemd 252 (test/changes-live.test.ts runs the same changes there).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decodeShowCache } from '../src/state/show-cache.ts';
+import { type Detectors, type ShowCache, nextCache, planShow, showAfterJournal } from '../src/systemd/changes.ts';
+import { type Collection, collect } from '../src/systemd/collect.ts';
+import { RELOAD_DONE_MESSAGE_ID, SUCCESS_MESSAGE_ID } from '../src/systemd/journal.ts';
+import type { ListedUnit } from '../src/systemd/parse.ts';
+import type { UnitStatus } from '../src/systemd/unit.ts';
+
+const BOOT = 'b0000000000000000000000000000001';
+
+function status(id: string, over: Partial<UnitStatus> = {}): UnitStatus {
+  return {
+    id,
+    names: [id],
+    loadState: 'loaded',
+    activeState: 'active',
+    subState: 'running',
+    result: 'success',
+    nRestarts: 0,
+    execMainStatus: 0,
+    execMainExitMonotonic: undefined,
+    inactiveExitMonotonic: 10,
+    activeExitMonotonic: undefined,
+    invocationId: 'a'.repeat(32),
+    timer: undefined,
+    ...over,
+  };
+}
+
+const listedOf = (units: UnitStatus[]): Map<string, ListedUnit> =>
+  new Map(units.map((u) => [u.id, { unit: u.id, load: u.loadState, active: u.activeState, sub: u.subState }]));
+
+function detectors(over: Partial<Detectors> = {}): Detectors {
+  return {
+    listed: new Map(),
+    invocations: new Map(),
+    bootId: BOOT,
+    monotonic: 100,
+    fullShowSeconds: 300,
+    journal: true,
+    ...over,
+  };
+}
+
+test('every unit is shown when there is nothing to trust: no cache, 0 s, no journal, list-units or links unreadable, another boot, the period over', () => {
+  const cache: ShowCache = { bootId: BOOT, fullAt: 50, statuses: { 'a.service': status('a.service') } };
+  const wanted = ['a.service'];
+  const none = new Set<string>();
+  const why = (c: ShowCache | undefined, d: Detectors) => {
+    const plan = planShow(wanted, none, c, d);
+    return plan.full ? plan.why : 'partial';
+  };
+  const listed = listedOf([status('a.service')]);
+  assert.equal(why(cache, detectors({ listed })), 'partial');
+  assert.match(why(undefined, detectors({ listed })), /no record/);
+  assert.match(why(cache, detectors({ listed, fullShowSeconds: 0 })), /every tick/);
+  assert.match(why(cache, detectors({ listed, journal: false })), /journal/);
+  assert.match(why(cache, detectors({ listed: undefined })), /list-units/);
+  assert.match(why(cache, detectors({ listed, invocations: undefined })), /invocation links/);
+  assert.match(why(cache, detectors({ listed, bootId: 'another' })), /another boot/);
+  assert.match(why(cache, detectors({ listed, bootId: undefined })), /another boot/);
+  assert.match(why(cache, detectors({ listed, monotonic: 350 })), /periodic/);
+  // A clock that went back (a cache from another boot with the same id would be a forged one) is not trusted either.
+  assert.match(why(cache, detectors({ listed, monotonic: 40 })), /periodic/);
+});
+
+test('a partial show: changed state, another invocation, no record, timers and jobs; not a unit PID 1 let go inactive', () => {
+  const kept = {
+    'same.service': status('same.service'),
+    'state.service': status('state.service'),
+    'restarted.service': status('restarted.service'),
+    'stopped.service': status('stopped.service'),
+    'gone-inactive.service': status('gone-inactive.service', { activeState: 'inactive', subState: 'dead' }),
+    'notfound.service': status('notfound.service', { loadState: 'not-found', activeState: 'inactive', subState: 'dead' }),
+    // An alias is found by its id in list-units and the links.
+    'alias.service': status('real.service', { names: ['real.service', 'alias.service'] }),
+  };
+  const cache: ShowCache = { bootId: BOOT, fullAt: 90, statuses: kept };
+  const now = [
+    status('same.service'),
+    status('state.service', { subState: 'reloading' }),
+    status('restarted.service'),
+    status('real.service'),
+  ];
+  const wanted = [...Object.keys(kept), 'new.service', 'job.timer', 'job.service'];
+  const plan = planShow(
+    wanted,
+    new Set(['job.timer', 'job.service']),
+    cache,
+    detectors({
+      listed: listedOf(now),
+      invocations: new Map([
+        ['same.service', 'a'.repeat(32)],
+        ['restarted.service', 'b'.repeat(32)],
+        ['real.service', 'a'.repeat(32)],
+      ]),
+    }),
+  );
+  assert.equal(plan.full, false);
+  assert.deepEqual(!plan.full && plan.names, [
+    'state.service',
+    'restarted.service',
+    'stopped.service',
+    'notfound.service',
+    'new.service',
+    'job.timer',
+    'job.service',
+  ]);
+});
+
+test('after the journal: every unit it names (by id too, again if shown), everything left when it could not be read whole', () => {
+  const wanted = ['a.service', 'alias.service', 'c.service'];
+  const idOf = (n: string) => (n === 'alias.service' ? 'real.service' : n);
+  const reading = (units: string[], more = {}) => ({ readable: true, runs: [], capped: false, units, ...more });
+  assert.deepEqual(showAfterJournal(wanted, new Set(['a.service']), reading(['a.service', 'real.service']), idOf), [
+    'a.service',
+    'alias.service',
+  ]);
+  assert.deepEqual(showAfterJournal(wanted, new Set(['a.service']), reading([]), idOf), []);
+  assert.deepEqual(showAfterJournal(wanted, new Set(['a.service']), reading([], { capped: true }), idOf), ['alias.service', 'c.service']);
+  assert.deepEqual(showAfterJournal(wanted, new Set(), { readable: false, runs: [], capped: false }, idOf), wanted);
+  assert.deepEqual(showAfterJournal(wanted, new Set(['c.service']), undefined, idOf), ['a.service', 'alias.service']);
+});
+
+test('the cache keeps neither timers and jobs nor a __proto__ key, and a hostile file gives back only what checks out', () => {
+  const byName = new Map<string, UnitStatus>([
+    ['a.service', status('a.service')],
+    ['job.timer', status('job.timer')],
+    ['__proto__', status('__proto__')],
+  ]);
+  const cache = nextCache(['a.service', 'job.timer', '__proto__'], new Set(['job.timer']), byName, BOOT, 7);
+  assert.deepEqual(Object.keys(cache.statuses), ['a.service']);
+  const back = decodeShowCache(JSON.parse(JSON.stringify(cache)));
+  assert.deepEqual(JSON.parse(JSON.stringify(back)), JSON.parse(JSON.stringify(cache)));
+
+  const hostile = JSON.parse(
+    JSON.stringify({
+      bootId: BOOT,
+      fullAt: 7,
+      statuses: {
+        good: status('good.service'),
+        restarts: { ...status('r.service'), nRestarts: '3' },
+        names: { ...status('n.service'), names: 'n.service' },
+        timer: { ...status('t.timer'), timer: { unit: 'x' } },
+        nothing: 5,
+      },
+    }),
+  );
+  hostile.statuses.__proto__ = status('p.service');
+  assert.deepEqual(Object.keys(decodeShowCache(hostile)?.statuses ?? {}), ['good']);
+  assert.equal(decodeShowCache({ bootId: BOOT, fullAt: '7', statuses: {} }), undefined);
+  assert.equal(decodeShowCache([]), undefined);
+});
+
+// --- ticks against a model of systemd ------------------------------------------------------
+
+interface ModelUnit {
+  load: string;
+  active: string;
+  sub: string;
+  nRestarts: number;
+  invocation: string;
+  reload: string;
+  lastTrigger?: number;
+}
+
+class Model {
+  readonly units = new Map<string, ModelUnit>();
+  readonly journal: Array<{ unit: string; id: string; fields: Record<string, string> }> = [];
+  monotonic = 100;
+  shows: string[][] = [];
+
+  add(name: string, over: Partial<ModelUnit> = {}): void {
+    this.units.set(name, {
+      load: 'loaded',
+      active: 'active',
+      sub: 'running',
+      nRestarts: 0,
+      invocation: inv(1),
+      reload: 'success',
+      ...over,
+    });
+  }
+  unit(name: string): ModelUnit {
+    return this.units.get(name) as ModelUnit;
+  }
+  record(name: string): string {
+    const u = this.units.get(name);
+    if (!u) return `Id=${name}\nNames=${name}\nLoadState=not-found\nActiveState=inactive\nSubState=dead\n`;
+    const lines = [
+      `Id=${name}`,
+      `Names=${name}`,
+      `LoadState=${u.load}`,
+      `ActiveState=${u.active}`,
+      `SubState=${u.sub}`,
+      'Result=success',
+      `NRestarts=${u.nRestarts}`,
+      `InvocationID=${u.active === 'active' ? u.invocation : ''}`,
+      `ReloadResult=${u.reload}`,
+    ];
+    if (name.endsWith('.timer'))
+      lines.push('Unit=job.service', `LastTriggerUSec=@${u.lastTrigger ?? 0}`, 'TimersMonotonic={ OnUnitActiveUSec=1min ; next_elapse=0 }');
+    return `${lines.join('\n')}\n`;
+  }
+  async run(args: readonly string[]): Promise<string> {
+    if (args[0] === 'list-units') {
+      return JSON.stringify([...this.units].map(([unit, u]) => ({ unit, load: u.load, active: u.active, sub: u.sub, description: '' })));
+    }
+    const names = args.slice(args.indexOf('--') + 1);
+    this.shows.push(names);
+    return names.map((n) => this.record(n)).join('\n');
+  }
+  async journalctl(args: readonly string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+    const after = args.find((a) => a.startsWith('--after-cursor='));
+    const from = after ? Number(after.slice('--after-cursor='.length)) + 1 : 0;
+    const lines = this.journal
+      .map((e, i) => ({ ...e, i }))
+      .slice(from)
+      .map((e) =>
+        JSON.stringify({ __CURSOR: String(e.i), __REALTIME_TIMESTAMP: '1700000000000000', UNIT: e.unit, MESSAGE_ID: e.id, ...e.fields }),
+      );
+    return { stdout: lines.join('\n'), stderr: '', code: 0 };
+  }
+  invocations(ids: readonly string[]): Map<string, string> {
+    const links = new Map<string, string>();
+    for (const id of ids) {
+      const u = this.units.get(id);
+      if (u && (u.active === 'active' || u.active === 'activating')) links.set(id, u.invocation);
+    }
+    return links;
+  }
+}
+
+const inv = (n: number): string => n.toString(16).padStart(32, '0');
+
+/** One tick: a partial one with the cache, and beside it what a full show gives for the same model. */
+async function tick(model: Model, patterns: string[], cache: ShowCache | undefined, cursor: string | undefined) {
+  const options = (previous: ShowCache | undefined, fullShowSeconds: number) => ({
+    patterns,
+    host: 'h',
+    run: (args: readonly string[]) => model.run(args),
+    readClock: () => ({ monotonic: model.monotonic, realtime: 1_700_000_000 }),
+    journal: { run: (a: readonly string[]) => model.journalctl(a), from: cursor ? { cursor } : { sinceSeconds: 0 } },
+    cache: { previous, bootId: BOOT, fullShowSeconds, readInvocations: (ids: readonly string[]) => model.invocations(ids) },
+  });
+  model.shows = [];
+  const full = await collect(options(undefined, 0));
+  model.shows = [];
+  const partial = await collect(options(cache, 300));
+  return { partial, full, shows: model.shows };
+}
+
+const seen = (c: Collection) => JSON.parse(JSON.stringify([...c.statuses]));
+
+test('ticks against a changing systemd: each shows what changed and ends with what a full show gives, but a silent reset-failed, until the period is over', async () => {
+  const model = new Model();
+  for (const name of ['a.service', 'b.service', 'c.service', 'd.service']) model.add(name);
+  model.add('job.timer', { sub: 'waiting' });
+  model.add('job.service', { active: 'inactive', sub: 'dead' });
+  const patterns = ['a.service', 'b.service', 'c.service', 'd.service', 'job.timer'];
+  let cache: ShowCache | undefined;
+  let cursor: string | undefined;
+  const step = async () => {
+    const t = await tick(model, patterns, cache, cursor);
+    cache = t.partial.showCache;
+    cursor = t.partial.journal?.cursor ?? cursor;
+    return t;
+  };
+
+  let t = await step();
+  assert.equal(t.partial.shown.full, 'no record of a previous show');
+  assert.deepEqual(seen(t.partial), seen(t.full));
+
+  model.monotonic += 30;
+  t = await step();
+  assert.deepEqual(t.shows, [['job.timer', 'job.service']], 'a quiet tick shows the timer and its job only');
+  assert.equal(t.partial.shown.full, undefined);
+  assert.deepEqual(seen(t.partial), seen(t.full));
+
+  // a: restarted by Restart= between two ticks (same state, new invocation, NRestarts 1);
+  // b: a reload that failed (state unchanged, its journal entry names it);
+  // c: stopped.
+  model.monotonic += 30;
+  Object.assign(model.unit('a.service'), { invocation: inv(2), nRestarts: 1 });
+  model.unit('b.service').reload = 'exit-code';
+  model.journal.push({ unit: 'b.service', id: RELOAD_DONE_MESSAGE_ID, fields: { JOB_TYPE: 'reload', JOB_RESULT: 'failed' } });
+  Object.assign(model.unit('c.service'), { active: 'inactive', sub: 'dead' });
+  t = await step();
+  assert.deepEqual(t.shows, [['a.service', 'c.service', 'job.timer', 'job.service'], ['b.service']]);
+  assert.deepEqual(seen(t.partial), seen(t.full));
+  assert.equal(t.partial.statuses.get('b.service')?.reloadResult, 'exit-code');
+  assert.equal(t.partial.statuses.get('a.service')?.nRestarts, 1);
+
+  // The timer's job ran and finished between ticks: shown every tick anyway, and its entry is read.
+  model.monotonic += 30;
+  model.unit('job.timer').lastTrigger = 1_700_000_010;
+  model.journal.push({ unit: 'job.service', id: SUCCESS_MESSAGE_ID, fields: {} });
+  t = await step();
+  assert.deepEqual(t.shows, [['job.timer', 'job.service']]);
+  assert.deepEqual(seen(t.partial), seen(t.full));
+
+  // reset-failed on an active unit: nothing tells, so the kept record stands until the periodic full show.
+  model.monotonic += 30;
+  model.unit('a.service').nRestarts = 0;
+  t = await step();
+  assert.equal(t.partial.statuses.get('a.service')?.nRestarts, 1);
+  model.monotonic += 300;
+  t = await step();
+  assert.equal(t.partial.shown.full, 'the periodic full show');
+  assert.deepEqual(seen(t.partial), seen(t.full));
+  assert.equal(t.partial.statuses.get('a.service')?.nRestarts, 0);
+});
+
+test('a show that fails leaves no cache, so the next tick shows every unit', async () => {
+  const model = new Model();
+  model.add('a.service');
+  const first = await tick(model, ['a.service'], undefined, undefined);
+  const failing = await collect({
+    patterns: ['a.service', 'b.service'],
+    host: 'h',
+    run: async (args) => {
+      if (args[0] === 'show') throw new Error('Connection timed out');
+      return model.run(args);
+    },
+    readClock: () => ({ monotonic: 130, realtime: 1_700_000_000 }),
+    journal: { run: (a) => model.journalctl(a), from: { sinceSeconds: 0 } },
+    cache: { previous: first.partial.showCache, bootId: BOOT, fullShowSeconds: 300, readInvocations: (ids) => model.invocations(ids) },
+  });
+  assert.equal(failing.showCache, undefined);
+  assert.equal(failing.statuses.size, 0, 'no kept record stands in for a show that failed');
+  assert.ok(failing.problems.some((p) => p.startsWith('systemctl show:')));
+});
