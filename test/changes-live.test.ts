@@ -1,0 +1,148 @@
+/**
+ * A tick shows only what may have changed (src/systemd/changes.ts), live: in the isolated real
+ * systemd 252 the BUILT CLI ticks on one state directory, pushing to a real VictoriaMetrics,
+ * through a systemctl that logs its arguments. Between two ticks a unit is restarted (same
+ * state, a new invocation), a oneshot runs and ends, a reload fails, a start is skipped by its
+ * condition and a unit is stopped: the next tick shows exactly those (and the timer and its job),
+ * and the records it keeps are what `systemctl show` says of each. A quiet tick shows only the
+ * timer and its job. `reset-failed` on an active unit is seen only at the periodic full show.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { bootSandbox, sandboxUnavailable, type Sandbox } from './harness/sandbox.ts';
+import { CLI, assertBuilt, skipReason } from './support/cli.ts';
+import { startVictoria, victoriaUnavailable, type Victoria } from './support/victoria.ts';
+
+const reason = skipReason(sandboxUnavailable() ?? victoriaUnavailable());
+
+const STATE = '/var/tmp/hb-changes-state';
+const LOG = '/var/tmp/systemctl-calls.log';
+const WRAPPER = '/var/tmp/systemctl-logged';
+const STEADY = [
+  'hb-steady.service',
+  'hb-restarted.service',
+  'hb-once.service',
+  'hb-reload.service',
+  'hb-skip.service',
+  'hb-stopped.service',
+];
+const UNITS = [...STEADY, 'hb-tick.timer'];
+
+const EXTRA_UNITS: Record<string, string> = {
+  'hb-steady.service': '[Service]\nExecStart=/bin/sleep infinity\n',
+  'hb-restarted.service': '[Service]\nExecStart=/bin/sleep infinity\n',
+  'hb-stopped.service': '[Service]\nExecStart=/bin/sleep infinity\n',
+  'hb-once.service': '[Service]\nType=oneshot\nExecStart=/bin/true\n',
+  'hb-reload.service': '[Service]\nExecStart=/bin/sleep infinity\nExecReload=/bin/false\n',
+  'hb-skip.service': '[Unit]\nConditionPathExists=/var/tmp/never\n[Service]\nType=oneshot\nExecStart=/bin/true\n',
+  // Fails once, then runs: NRestarts=1, for reset-failed to clear silently.
+  'hb-flaky.service':
+    '[Service]\nExecStart=/bin/sh -c "test -e /var/tmp/flaky-ran && exec sleep infinity; touch /var/tmp/flaky-ran; exit 1"\nRestart=always\nRestartSec=100ms\n',
+};
+
+const BOOT_UNITS = ['hb-steady.service', 'hb-restarted.service', 'hb-stopped.service', 'hb-reload.service', 'hb-flaky.service'];
+
+describe('only what changed is shown, live: real systemd 252 -> built CLI -> real VictoriaMetrics', { skip: reason }, () => {
+  let sb: Sandbox | undefined;
+  let vm: Victoria | undefined;
+  before(async () => {
+    assertBuilt();
+    [sb, vm] = await Promise.all([bootSandbox({ extraUnits: EXTRA_UNITS, bootUnits: BOOT_UNITS }), startVictoria()]);
+    await sb.writeFile(WRAPPER, `#!/bin/sh\necho "$*" >> ${LOG}\nexec /usr/bin/systemctl "$@"\n`, 0o755);
+  });
+  after(async () => {
+    await Promise.all([sb?.stop(), vm?.stop()]);
+  });
+
+  test('each tick shows the units that changed and keeps what systemctl show says of them; reset-failed waits for the full show', async () => {
+    const box = sb as Sandbox;
+    const victoria = vm as Victoria;
+    const tick = async (units: readonly string[], env: Record<string, string> = {}): Promise<string[][]> => {
+      await box.exec(['rm', '-f', LOG]);
+      const r = await box.exec(
+        [process.execPath, CLI, '--host', 'changes-live', '--endpoint', victoria.otlpUrl, ...units.flatMap((u) => ['-u', u])],
+        {
+          env: { SYSTEMD_HEARTBEAT_STATE_DIR: STATE, SYSTEMD_HEARTBEAT_SYSTEMCTL: WRAPPER, ...env },
+          timeoutMs: 30_000,
+        },
+      );
+      assert.equal(r.code, 0, `exporter exited ${r.code}: ${r.stderr}`);
+      const calls = (await box.readFile(LOG)).trim().split('\n');
+      return calls.filter((c) => / show /.test(` ${c} `)).map((c) => c.slice(c.indexOf(' -- ') + 4).split(' '));
+    };
+    const kept = async (): Promise<{ fullAt: number; statuses: Record<string, Record<string, unknown>> }> =>
+      JSON.parse(await box.readFile(`${STATE}/show-cache.json`));
+    const show = async (unit: string, property: string): Promise<string> =>
+      (await box.systemctl(['show', '-p', property, '--value', unit])).stdout.trim();
+
+    await box.waitFor(async () => (await show('hb-flaky.service', 'NRestarts')) === '1', 'hb-flaky.service restarted once');
+    await box.waitFor(async () => (await show('hb-flaky.service', 'SubState')) === 'running', 'hb-flaky.service running');
+    await box.systemctl(['start', 'hb-tick.timer']);
+
+    // Failed units outside the allowlist (the sandbox's hb-failed.service) are shown every tick, as timers and jobs.
+    const failed = (await box.systemctl(['list-units', '--state=failed', '--plain', '--no-legend'])).stdout
+      .split('\n')
+      .map((l) => l.split(' ')[0] as string)
+      .filter((u) => u !== '');
+    const always = ['hb-tick.timer', 'hb-tick.service', ...failed];
+    const first = await tick([...UNITS, 'hb-flaky.service']);
+    assert.equal(first.length, 1, 'the first tick shows every unit in one call');
+    assert.deepEqual([...(first[0] ?? [])].sort(), [...UNITS, 'hb-flaky.service', 'hb-tick.service', ...failed].sort());
+    const fullAt = (await kept()).fullAt;
+
+    const quiet = await tick([...UNITS, 'hb-flaky.service']);
+    assert.deepEqual(
+      quiet.map((c) => [...c].sort()),
+      [[...always].sort()],
+      'a quiet tick shows the timer, its job and failed units only',
+    );
+
+    const oldInvocation = await show('hb-restarted.service', 'InvocationID');
+    await box.systemctl(['restart', 'hb-restarted.service']);
+    assert.notEqual(await show('hb-restarted.service', 'InvocationID'), oldInvocation);
+    assert.equal((await box.systemctl(['start', 'hb-once.service'])).code, 0);
+    assert.notEqual((await box.systemctl(['reload', 'hb-reload.service'])).code, 0, 'the reload fails');
+    assert.equal((await box.systemctl(['start', 'hb-skip.service'])).code, 0);
+    await box.systemctl(['stop', 'hb-stopped.service']);
+
+    const busy = await tick([...UNITS, 'hb-flaky.service']);
+    const shownBusy = busy.flat();
+    for (const unit of ['hb-restarted.service', 'hb-once.service', 'hb-reload.service', 'hb-skip.service', 'hb-stopped.service']) {
+      assert.ok(shownBusy.includes(unit), `${unit} is shown after it changed: ${JSON.stringify(busy)}`);
+    }
+    assert.ok(!shownBusy.includes('hb-steady.service'), `the unchanged unit is not shown: ${JSON.stringify(busy)}`);
+    const cache = await kept();
+    assert.equal(cache.fullAt, fullAt, 'not a full show');
+    const s = cache.statuses;
+    assert.equal(s['hb-restarted.service']?.invocationId ?? '', await show('hb-restarted.service', 'InvocationID'));
+    assert.equal(s['hb-reload.service']?.reloadResult, await show('hb-reload.service', 'ReloadResult'));
+    assert.notEqual(s['hb-reload.service']?.reloadResult, 'success');
+    // A start skipped by hand leaves ConditionTimestampMonotonic=0 once PID 1 lets the inactive unit go
+    // (252, measured here): the journal's skipped entry is what counts it; the record is show's.
+    assert.equal(s['hb-skip.service']?.activeState, await show('hb-skip.service', 'ActiveState'));
+    assert.equal(s['hb-once.service']?.invocationId ?? '', await show('hb-once.service', 'InvocationID'));
+    assert.equal(s['hb-stopped.service']?.activeState, 'inactive');
+    assert.equal(s['hb-steady.service']?.invocationId ?? '', await show('hb-steady.service', 'InvocationID'));
+
+    // What VictoriaMetrics holds from the partial tick is what the kept records say.
+    await victoria.flush();
+    const reloadFailed = await victoria.query('systemd_unit_reload_failed{host="changes-live",unit="hb-reload.service"}');
+    assert.equal(reloadFailed.map((r) => String(r.value)).join(), '1');
+
+    // reset-failed clears NRestarts of an active unit and tells no one: the kept record stands...
+    assert.equal(s['hb-flaky.service']?.nRestarts, 1);
+    await box.systemctl(['reset-failed', 'hb-flaky.service']);
+    assert.equal(await show('hb-flaky.service', 'NRestarts'), '0');
+    assert.deepEqual(
+      (await tick([...UNITS, 'hb-flaky.service'])).map((c) => [...c].sort()),
+      [[...always].sort()],
+    );
+    assert.equal((await kept()).statuses['hb-flaky.service']?.nRestarts, 1);
+    // ...until the periodic full show (here after 1 s).
+    await new Promise((r) => setTimeout(r, 1100));
+    const full = await tick([...UNITS, 'hb-flaky.service'], { SYSTEMD_HEARTBEAT_FULL_SHOW_SECONDS: '1' });
+    assert.equal(full.length, 1);
+    assert.equal(full[0]?.length, UNITS.length + 2 + failed.length);
+    assert.equal((await kept()).statuses['hb-flaky.service']?.nRestarts, 0);
+  });
+});
