@@ -29,7 +29,7 @@ import { build } from 'esbuild';
 import { createReplay, type Replay } from '../test/support/replay.ts';
 import { startVictoria, victoriaUnavailable } from '../test/support/victoria.ts';
 import { sandboxUnavailable } from '../test/harness/sandbox.ts';
-import { measurePid1, renderBare, renderRows } from './bench/pid1.ts';
+import { amortised, measurePid1, renderBare, renderRows } from './bench/pid1.ts';
 import { median, startRunner, type Sample } from './bench/runner.ts';
 import { BENCH_PATTERN, generateUnits } from './bench/units.ts';
 
@@ -173,6 +173,9 @@ async function main(): Promise<void> {
         PATH,
         SYSTEMD_HEARTBEAT_SYSTEMCTL: replay[v].systemctl,
         SYSTEMD_HEARTBEAT_JOURNALCTL: replay[v].journalctl,
+        // Every variant shows every unit every tick, as the floors do (a replay has no invocation
+        // links); scripts/bench/pid1.ts measures the tick that shows only what changed.
+        SYSTEMD_HEARTBEAT_FULL_SHOW_SECONDS: '0',
         SYSTEMD_HEARTBEAT_UNITS: BENCH_PATTERN,
         SYSTEMD_HEARTBEAT_HOST: `bench-${v}-${n}`,
         SYSTEMD_HEARTBEAT_STATE_DIR: stateDirs[v],
@@ -306,15 +309,22 @@ async function pid1Share(): Promise<void> {
   );
   console.log(renderBare(rows));
   for (const { n, bare } of rows) {
-    console.log(`N=${n}: tick/bare in systemd ${verdicts([bare.wallX, bare.cpuX, bare.rssX], AIMS.bare[n as (typeof SIZES)[number]])}`);
+    const aims = AIMS.bare[n as (typeof SIZES)[number]];
+    console.log(`N=${n}: tick/bare in systemd, quiet (as shipped) ${verdicts([bare.quiet.wallX, bare.quiet.cpuX, bare.quiet.rssX], aims)}`);
+    console.log(
+      `N=${n}: tick/bare in systemd, every unit shown (like for like) ${verdicts([bare.full.wallX, bare.full.cpuX, bare.full.rssX], aims)}`,
+    );
   }
   // Issue 23's aim: PID 1's CPU per tick at most twice node_exporter's per scrape, each as it
-  // runs by default (the tick as the unit's unprivileged user, node_exporter on the system bus).
+  // runs by default (the tick as the unit's unprivileged user, with one full show in
+  // TICKS_PER_FULL_SHOW; node_exporter on the system bus).
   for (const r of rows) {
-    const ratio = r.tickUser.pid1Ms / r.peer.pid1Ms;
+    const perTick = amortised(r.tickUser.pid1Ms, r.tickUserFull.pid1Ms);
+    const ratio = perTick / r.peer.pid1Ms;
     console.log(
-      `N=${r.n}: PID 1 ${r.tickUser.pid1Ms.toFixed(1)} ms a tick (+ dbus-daemon ${r.tickUser.dbusMs.toFixed(1)}), ` +
-        `${r.peer.pid1Ms.toFixed(1)} ms a node_exporter scrape (+ ${r.peer.dbusMs.toFixed(1)}): ${ratio.toFixed(2)} ${ratio <= 2 ? '<=' : '>'} 2`,
+      `N=${r.n}: PID 1 ${perTick.toFixed(2)} ms a tick at the defaults (quiet ${r.tickUser.pid1Ms.toFixed(2)}, every unit ${r.tickUserFull.pid1Ms.toFixed(2)}; ` +
+        `+ dbus-daemon ${amortised(r.tickUser.dbusMs, r.tickUserFull.dbusMs).toFixed(2)}), ` +
+        `${r.peer.pid1Ms.toFixed(2)} ms a node_exporter scrape (+ ${r.peer.dbusMs.toFixed(2)}): ${ratio.toFixed(2)} ${ratio <= 2 ? '<=' : '>'} 2`,
     );
   }
 }

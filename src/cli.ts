@@ -13,6 +13,7 @@ import { createLog } from './log.ts';
 import { listUnits, runOnce, type OutputFormat, type RunDeps } from './commands/run.ts';
 import { installCommand, uninstallCommand } from './install/command.ts';
 import { summaryCommand } from './summary/command.ts';
+import { INTERPRETED_FROM_UNITS, preferInterpreter } from './tuning.ts';
 import { SYSTEM_UNITS_DIR, readBootId, readInvocations } from './systemd/runtime.ts';
 import { createJournalctl, createSystemctl } from './systemd/systemctl.ts';
 
@@ -156,6 +157,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       log,
       print: (text) => process.stdout.write(`${text}\n`),
       remainingMs,
+      tune: (units) => (units >= INTERPRETED_FROM_UNITS ? preferInterpreter() : Promise.resolve()),
       // PID 1's links; a test and benchmark hook puts the replay's beside its systemctl (see README).
       ...(config.scope === 'system'
         ? {

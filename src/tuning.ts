@@ -15,7 +15,7 @@
  * node:v8 costs ~4 ms, so small ticks are left alone.
  */
 
-/** At this many units in one show call a tick runs without TurboFan from then on. */
+/** From this many units read in a tick (shown or kept), it runs without TurboFan from then on. */
 export const INTERPRETED_FROM_UNITS = 40;
 
 let tuned = false;

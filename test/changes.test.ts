@@ -55,18 +55,20 @@ test('every unit is shown when there is nothing to trust: no cache, 0 s, no jour
   const none = new Set<string>();
   const why = (c: ShowCache | undefined, d: Detectors) => {
     const plan = planShow(wanted, none, c, d);
-    return plan.full ? plan.why : 'partial';
+    return plan.full ? `${plan.why}${plan.keep ? ' [kept]' : ''}` : 'partial';
   };
   const listed = listedOf([status('a.service')]);
   assert.equal(why(cache, detectors({ listed })), 'partial');
-  assert.match(why(undefined, detectors({ listed })), /no record/);
-  assert.match(why(cache, detectors({ listed, fullShowSeconds: 0 })), /every tick/);
-  assert.match(why(cache, detectors({ listed, journal: false })), /journal/);
-  assert.match(why(cache, detectors({ listed: undefined })), /list-units/);
-  assert.match(why(cache, detectors({ listed, invocations: undefined })), /invocation links/);
-  assert.match(why(cache, detectors({ listed, bootId: 'another' })), /another boot/);
-  assert.match(why(cache, detectors({ listed, bootId: undefined })), /another boot/);
-  assert.match(why(cache, detectors({ listed, monotonic: 350 })), /periodic/);
+  // Records are kept only where the next tick can use them: not with 0 s, no journal or no links (no write each tick for nothing).
+  assert.equal(why(undefined, detectors({ listed })), 'no record of a previous show [kept]');
+  assert.match(why(cache, detectors({ listed, fullShowSeconds: 0 })), /every tick[^[]*$/);
+  assert.match(why(cache, detectors({ listed, journal: false })), /journal[^[]*$/);
+  assert.match(why(cache, detectors({ listed: undefined })), /list-units[^[]*$/);
+  assert.match(why(cache, detectors({ listed, invocations: undefined })), /invocation links[^[]*$/);
+  assert.match(why(undefined, detectors({ listed, invocations: undefined })), /invocation links[^[]*$/);
+  assert.equal(why(cache, detectors({ listed, bootId: 'another' })), 'another boot [kept]');
+  assert.equal(why(cache, detectors({ listed, bootId: undefined })), 'another boot');
+  assert.equal(why(cache, detectors({ listed, monotonic: 350 })), 'the periodic full show [kept]');
   // A clock that went back (a cache from another boot with the same id would be a forged one) is not trusted either.
   assert.match(why(cache, detectors({ listed, monotonic: 40 })), /periodic/);
 });
@@ -248,7 +250,7 @@ async function tick(model: Model, patterns: string[], cache: ShowCache | undefin
     run: (args: readonly string[]) => model.run(args),
     readClock: () => ({ monotonic: model.monotonic, realtime: 1_700_000_000 }),
     journal: { run: (a: readonly string[]) => model.journalctl(a), from: cursor ? { cursor } : { sinceSeconds: 0 } },
-    cache: { previous, bootId: BOOT, fullShowSeconds, readInvocations: (ids: readonly string[]) => model.invocations(ids) },
+    cache: { read: () => previous, bootId: BOOT, fullShowSeconds, readInvocations: (ids: readonly string[]) => model.invocations(ids) },
   });
   model.shows = [];
   const full = await collect(options(undefined, 0));
@@ -269,7 +271,7 @@ test('ticks against a changing systemd: each shows what changed and ends with wh
   let cursor: string | undefined;
   const step = async () => {
     const t = await tick(model, patterns, cache, cursor);
-    cache = t.partial.showCache;
+    cache = t.partial.showCache?.cache;
     cursor = t.partial.journal?.cursor ?? cursor;
     return t;
   };
@@ -281,6 +283,7 @@ test('ticks against a changing systemd: each shows what changed and ends with wh
   model.monotonic += 30;
   t = await step();
   assert.deepEqual(t.shows, [['job.timer', 'job.service']], 'a quiet tick shows the timer and its job only');
+  assert.equal(t.partial.showCache?.changed, false, 'a quiet tick has no records to write');
   assert.equal(t.partial.shown.full, undefined);
   assert.deepEqual(seen(t.partial), seen(t.full));
 
@@ -297,6 +300,7 @@ test('ticks against a changing systemd: each shows what changed and ends with wh
   assert.deepEqual(seen(t.partial), seen(t.full));
   assert.equal(t.partial.statuses.get('b.service')?.reloadResult, 'exit-code');
   assert.equal(t.partial.statuses.get('a.service')?.nRestarts, 1);
+  assert.equal(t.partial.showCache?.changed, true);
 
   // The timer's job ran and finished between ticks: shown every tick anyway, and its entry is read.
   model.monotonic += 30;
@@ -331,7 +335,12 @@ test('a show that fails leaves no cache, so the next tick shows every unit', asy
     },
     readClock: () => ({ monotonic: 130, realtime: 1_700_000_000 }),
     journal: { run: (a) => model.journalctl(a), from: { sinceSeconds: 0 } },
-    cache: { previous: first.partial.showCache, bootId: BOOT, fullShowSeconds: 300, readInvocations: (ids) => model.invocations(ids) },
+    cache: {
+      read: () => first.partial.showCache?.cache,
+      bootId: BOOT,
+      fullShowSeconds: 300,
+      readInvocations: (ids) => model.invocations(ids),
+    },
   });
   assert.equal(failing.showCache, undefined);
   assert.equal(failing.statuses.size, 0, 'no kept record stands in for a show that failed');

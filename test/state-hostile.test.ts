@@ -100,6 +100,31 @@ describe('hostile state directory', () => {
     }
   });
 
+  test('a symlink, a FIFO or garbage as show-cache.json: followed never, read without hanging, reported, removed; the run shows every unit', async () => {
+    const victim = join(tempDir(), 'victim');
+    writeFileSync(victim, 'precious\n');
+    for (const plant of ['symlink', 'fifo', 'garbage', 'hostile-json'] as const) {
+      const state = join(tempDir(), 'state');
+      mkdirSync(join(state, 'spool'), { recursive: true, mode: 0o700 });
+      const path = join(state, 'show-cache.json');
+      if (plant === 'symlink') symlinkSync(victim, path);
+      if (plant === 'fifo') assert.equal(spawnSync('mkfifo', [path]).status, 0);
+      if (plant === 'garbage') writeFileSync(path, '\u0000\u0001 not json');
+      if (plant === 'hostile-json') writeFileSync(path, JSON.stringify({ bootId: 5, statuses: { __proto__: { id: 1 } } }));
+      const r = await run(state);
+      assert.ok(r.ms < BOUND_MS, `${plant}: bounded, ${r.ms} ms`);
+      assert.equal(r.code, 0, `${plant}: ${r.stderr}`);
+      assert.match(
+        r.stderr,
+        /show-cache\.json (unreadable \((a symlink, not followed|not a regular file)\)|is not a cache of shown units): every unit is shown/,
+      );
+      assert.equal(existsSync(path), false, `${plant}: removed (a replay has no invocation links, so no records are kept)`);
+      assert.equal(readFileSync(victim, 'utf8'), 'precious\n');
+      const again = await run(state);
+      assert.doesNotMatch(again.stderr, /show-cache/, `${plant}: said once`);
+    }
+  });
+
   test('a state directory others may write, or another user owns, is refused in one line; the run still pushes', async () => {
     const state = join(tempDir(), 'state');
     mkdirSync(join(state, 'spool'), { recursive: true });

@@ -28,6 +28,7 @@ import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_FULL_SHOW_SECONDS, DEFAULT_PERIOD_SECONDS } from '../../src/defaults.ts';
 import { LIST_UNITS_ARGS, showArgs } from '../../src/systemd/collect.ts';
 import { bootSandbox, startTime, type Sandbox } from '../../test/harness/sandbox.ts';
 import { startVictoria, type Victoria } from '../../test/support/victoria.ts';
@@ -66,10 +67,13 @@ export interface Row {
   readonly reps: number;
   /** PID 1's CPU per second while idle (schedstat), the noise under every figure. */
   readonly idlePid1MsPerS: number;
-  /** The tick as root: systemctl talks to /run/systemd/private. */
+  /** The tick as root (systemctl talks to /run/systemd/private), as shipped: quiet ticks show only what changed. */
   readonly tick: Cost;
+  /** The same with SYSTEMD_HEARTBEAT_FULL_SHOW_SECONDS=0: every tick shows every unit (the periodic full show). */
+  readonly tickFull: Cost;
   /** The tick as an unprivileged user with the systemd-journal group, like the shipped unit: through dbus-daemon. */
   readonly tickUser: Cost;
+  readonly tickUserFull: Cost;
   /** node_exporter over the system bus (its default). */
   readonly peer: Cost & { readonly rssMb: number };
   /** node_exporter with --collector.systemd.private (/run/systemd/private, no dbus-daemon). */
@@ -81,13 +85,28 @@ export interface Row {
 /** The tick against the bare floor in the real systemd: medians, and medians of per-round ratios. */
 export interface BareComparison {
   readonly points: number;
-  readonly tickCpuMs: number;
   readonly bareCpuMs: number;
-  readonly tickRssMb: number;
   readonly bareRssMb: number;
+  /** The shipped tick, quiet (shows only what changed), against the bare floor (shows every unit). */
+  readonly quiet: TickAgainstBare;
+  /** Every tick showing every unit, as the bare floor does: the like-for-like comparison. */
+  readonly full: TickAgainstBare;
+}
+
+export interface TickAgainstBare {
+  readonly cpuMs: number;
+  readonly rssMb: number;
   readonly wallX: number;
   readonly cpuX: number;
   readonly rssX: number;
+}
+
+/** How many ticks share one full show at the defaults: fullShowSeconds / the timer's period. */
+export const TICKS_PER_FULL_SHOW = DEFAULT_FULL_SHOW_SECONDS / DEFAULT_PERIOD_SECONDS;
+
+/** Per tick at the defaults: one full tick in TICKS_PER_FULL_SHOW, quiet ones between. */
+export function amortised(quiet: number, full: number): number {
+  return (full + (TICKS_PER_FULL_SHOW - 1) * quiet) / TICKS_PER_FULL_SHOW;
 }
 
 export interface CallRow {
@@ -275,12 +294,14 @@ async function runUsage(sb: Sandbox, argv: string[], env: Record<string, string>
  * real systemd: here both pay for real systemctl and journalctl, as on a host.
  */
 async function measureAgainstBare(sb: Sandbox, vm: Victoria, bundle: string, reps: number): Promise<BareComparison> {
-  await prepareRun(sb, 0, ['/var/lib/hb-bare-tick', '/var/lib/hb-bare-floor']);
+  await prepareRun(sb, 0, ['/var/lib/hb-bare-tick', '/var/lib/hb-bare-full', '/var/lib/hb-bare-floor']);
   const tickEnv = { ...runEnv(vm, '/var/lib/hb-bare-tick'), SYSTEMD_HEARTBEAT_HOST: 'pid1-tick' };
+  const fullEnv = { ...runEnv(vm, '/var/lib/hb-bare-full', true), SYSTEMD_HEARTBEAT_HOST: 'pid1-full' };
   await runUsage(sb, ['/usr/bin/node', bundle, '--dry-run', '--format', 'json'], tickEnv, 'the dry run');
   const points = (JSON.parse(await sb.readFile('/run/hb-pid1/stdout')) as { observations: unknown[] }).observations.length;
   const runs = {
-    tick: () => runUsage(sb, ['/usr/bin/node', bundle], tickEnv, 'the tick'),
+    quiet: () => runUsage(sb, ['/usr/bin/node', bundle], tickEnv, 'the tick'),
+    full: () => runUsage(sb, ['/usr/bin/node', bundle], fullEnv, 'the tick showing every unit'),
     bare: () =>
       runUsage(
         sb,
@@ -289,26 +310,33 @@ async function measureAgainstBare(sb: Sandbox, vm: Victoria, bundle: string, rep
         'the bare floor',
       ),
   };
-  const tick: Rusage[] = [];
-  const bare: Rusage[] = [];
+  const order = ['quiet', 'full', 'bare'] as const;
+  const got: Record<(typeof order)[number], Rusage[]> = { quiet: [], full: [], bare: [] };
   for (let round = 0; round < WARMUP + reps; round++) {
-    const order = round % 2 === 0 ? (['tick', 'bare'] as const) : (['bare', 'tick'] as const);
-    for (const which of order) {
+    // Rotating, so that no variant always runs first or after the same one.
+    for (let i = 0; i < order.length; i++) {
+      const which = order[(round + i) % order.length] as (typeof order)[number];
       const usage = await runs[which]();
-      if (round >= WARMUP) (which === 'tick' ? tick : bare).push(usage);
+      if (round >= WARMUP) got[which].push(usage);
     }
   }
   const cpu = (u: Rusage): number => u.user_ms + u.sys_ms;
-  const ratio = (f: (u: Rusage) => number): number => median(tick.map((t, i) => f(t) / f(bare[i] as Rusage)));
+  const against = (tick: readonly Rusage[]): TickAgainstBare => {
+    const ratio = (f: (u: Rusage) => number): number => median(tick.map((t, i) => f(t) / f(got.bare[i] as Rusage)));
+    return {
+      cpuMs: median(tick.map(cpu)),
+      rssMb: median(tick.map((u) => u.maxrss_kb)) / 1024,
+      wallX: ratio((u) => u.wall_ms),
+      cpuX: ratio(cpu),
+      rssX: ratio((u) => u.maxrss_kb),
+    };
+  };
   return {
     points,
-    tickCpuMs: median(tick.map(cpu)),
-    bareCpuMs: median(bare.map(cpu)),
-    tickRssMb: median(tick.map((u) => u.maxrss_kb)) / 1024,
-    bareRssMb: median(bare.map((u) => u.maxrss_kb)) / 1024,
-    wallX: ratio((u) => u.wall_ms),
-    cpuX: ratio(cpu),
-    rssX: ratio((u) => u.maxrss_kb),
+    bareCpuMs: median(got.bare.map(cpu)),
+    bareRssMb: median(got.bare.map((u) => u.maxrss_kb)) / 1024,
+    quiet: against(got.quiet),
+    full: against(got.full),
   };
 }
 
@@ -326,24 +354,42 @@ async function prepareRun(sb: Sandbox, owner: number, stateDirs: readonly string
 }
 
 /** The environment a tick (or the bare floor) runs with inside: the load units, a state directory, the VictoriaMetrics. */
-function runEnv(vm: Victoria, stateDir: string): Record<string, string> {
+function runEnv(vm: Victoria, stateDir: string, full = false): Record<string, string> {
   return {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     SYSTEMD_HEARTBEAT_UNITS: LOAD_PATTERN,
     SYSTEMD_HEARTBEAT_STATE_DIR: stateDir,
     OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: vm.otlpUrl,
+    ...(full ? { SYSTEMD_HEARTBEAT_FULL_SHOW_SECONDS: '0' } : {}),
   };
 }
 
-async function measureTick(sb: Sandbox, vm: Victoria, bundle: string, reps: number, user: boolean): Promise<Cost> {
-  const stateDir = user ? '/var/lib/hb-pid1-user' : '/var/lib/hb-pid1-root';
+async function measureTick(sb: Sandbox, vm: Victoria, bundle: string, reps: number, user: boolean, full: boolean): Promise<Cost> {
+  const stateDir = `/var/lib/hb-pid1-${user ? 'user' : 'root'}${full ? '-full' : ''}`;
   await prepareRun(sb, user ? NOBODY : 0, [stateDir]);
-  const env = runEnv(vm, stateDir);
+  const env = runEnv(vm, stateDir, full);
   const argv = user
     ? ['/usr/bin/setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, `--groups=${await journalGid(sb)}`, '/usr/bin/node', bundle]
     : ['/usr/bin/node', bundle];
-  const samples = await repeat(reps, sb, () => runMeasured(sb, argv, env, `the tick${user ? ' (as nobody)' : ''}`));
+  const what = `the tick${user ? ' (as nobody)' : ''}${full ? ' showing every unit' : ''}`;
+  const samples = await repeat(reps, sb, () => runMeasured(sb, argv, env, what));
+  // What was measured is what it says: one more tick through a systemctl that logs its calls.
+  const shows = await showCalls(sb, argv, env, what);
+  if (full ? shows !== 1 : shows !== 0)
+    throw new Error(`${what} called systemctl show ${shows} time(s) in a steady tick, not ${full ? 1 : 0}`);
   return summarise(samples);
+}
+
+/** How many times one tick calls `systemctl show`, through a wrapper that logs each call. */
+async function showCalls(sb: Sandbox, argv: string[], env: Record<string, string>, what: string): Promise<number> {
+  const log = '/run/hb-pid1/systemctl.log';
+  const wrapper = '/run/hb-pid1/systemctl';
+  await sb.writeFile(wrapper, `#!/bin/sh\necho "$*" >> ${log}\nexec /usr/bin/systemctl "$@"\n`, 0o755);
+  await must(sb, ['sh', '-c', `: > ${log} && chmod 666 ${log}`], 'the call log');
+  await runUsage(sb, argv, { ...env, SYSTEMD_HEARTBEAT_SYSTEMCTL: wrapper }, what);
+  const calls = (await sb.readFile(log)).split('\n').filter((l) => l !== '');
+  if (!calls.some((c) => c.includes(' list-units '))) throw new Error(`${what}: the logging systemctl saw no list-units call`);
+  return calls.filter((c) => c.includes(' show ')).length;
 }
 
 /** The ticks' pushes arrived: every load unit's series, searched for up to ~10 s (new series take a moment). */
@@ -465,6 +511,18 @@ async function measurePeer(sb: Sandbox, n: number, reps: number, privateBus: boo
 async function withSandbox<T>(n: number, body: (sb: Sandbox, names: string[]) => Promise<T>): Promise<T> {
   const sb = await bootSandbox({ hostNetwork: true, withFixtures: false });
   try {
+    // What systemd-tmpfiles does on a host (Debian's tmpfiles.d/systemd.conf: /run/log/journal
+    // 2755 root:systemd-journal) and the sandbox does not run: the journal group may read the
+    // journal, as the shipped unit's SupplementaryGroups=systemd-journal does on a host.
+    await must(
+      sb,
+      [
+        'sh',
+        '-c',
+        'chgrp -R systemd-journal /run/log/journal && find /run/log/journal -type d -exec chmod 2750 {} + && chmod 2755 /run/log/journal && find /run/log/journal -type f -exec chmod g+r {} +',
+      ],
+      'the journal readable by its group',
+    );
     const names = await createUnits(sb, n);
     return await body(sb, names);
   } finally {
@@ -480,13 +538,15 @@ export async function measurePid1(opts: { sizes: number[]; reps: number; bundle:
       rows.push(
         await withSandbox(n, async (sb) => {
           const idlePid1MsPerS = await idleRate(sb);
-          const tick = await measureTick(sb, vm, opts.bundle, opts.reps, false);
+          const tick = await measureTick(sb, vm, opts.bundle, opts.reps, false, false);
           await checkPushed(vm, n);
-          const tickUser = await measureTick(sb, vm, opts.bundle, opts.reps, true);
+          const tickFull = await measureTick(sb, vm, opts.bundle, opts.reps, false, true);
+          const tickUser = await measureTick(sb, vm, opts.bundle, opts.reps, true, false);
+          const tickUserFull = await measureTick(sb, vm, opts.bundle, opts.reps, true, true);
           const peer = await measurePeer(sb, n, opts.reps, false);
           const peerPrivate = await measurePeer(sb, n, opts.reps, true);
           const bare = await measureAgainstBare(sb, vm, opts.bundle, opts.reps);
-          return { n, reps: opts.reps, idlePid1MsPerS, tick, tickUser, peer, peerPrivate, bare };
+          return { n, reps: opts.reps, idlePid1MsPerS, tick, tickFull, tickUser, tickUserFull, peer, peerPrivate, bare };
         }),
       );
     }
@@ -580,14 +640,17 @@ const f2 = (x: number): string => x.toFixed(2);
 
 export function renderRows(rows: readonly Row[]): string {
   const out = [
-    '| N | reps | PID 1 idle ms/s | tick PID 1 ms/tick (ticks) | tick own CPU ms | tick as nobody: PID 1 + dbus-daemon ms | peer PID 1 ms/scrape (ticks) | peer dbus-daemon ms | peer own CPU ms/scrape | peer RSS MB | peer --private PID 1 ms / own ms | tick PID 1 / peer PID 1 |',
+    `| N | reps | PID 1 idle ms/s | tick as root, PID 1 ms (ticks): quiet / every unit shown | tick own CPU ms: quiet / every unit | tick as nobody, PID 1 + dbus-daemon ms: quiet / every unit / per tick at the defaults (1 full in ${TICKS_PER_FULL_SHOW}) | peer PID 1 ms/scrape (ticks) | peer dbus-daemon ms | peer own CPU ms/scrape | peer RSS MB | peer --private PID 1 ms / own ms | tick PID 1 / peer PID 1 at the defaults |`,
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
+    const user = (c: Cost): string => `${f2(c.pid1Ms)} + ${f2(c.dbusMs)}`;
+    const perTick = amortised(r.tickUser.pid1Ms, r.tickUserFull.pid1Ms);
     out.push(
-      `| ${r.n} | ${r.reps} | ${f2(r.idlePid1MsPerS)} | ${f2(r.tick.pid1Ms)} (${f1(r.tick.pid1TickMs)}) | ${f1(r.tick.ownCpuMs)} | ` +
-        `${f2(r.tickUser.pid1Ms)} + ${f2(r.tickUser.dbusMs)} | ${f2(r.peer.pid1Ms)} (${f1(r.peer.pid1TickMs)}) | ${f2(r.peer.dbusMs)} | ` +
-        `${f1(r.peer.ownCpuMs)} | ${f1(r.peer.rssMb)} | ${f2(r.peerPrivate.pid1Ms)} / ${f1(r.peerPrivate.ownCpuMs)} | ${f2(r.tick.pid1Ms / r.peer.pid1Ms)} |`,
+      `| ${r.n} | ${r.reps} | ${f2(r.idlePid1MsPerS)} | ${f2(r.tick.pid1Ms)} (${f1(r.tick.pid1TickMs)}) / ${f2(r.tickFull.pid1Ms)} (${f1(r.tickFull.pid1TickMs)}) | ` +
+        `${f1(r.tick.ownCpuMs)} / ${f1(r.tickFull.ownCpuMs)} | ${user(r.tickUser)} / ${user(r.tickUserFull)} / ` +
+        `${f2(perTick)} + ${f2(amortised(r.tickUser.dbusMs, r.tickUserFull.dbusMs))} | ${f2(r.peer.pid1Ms)} (${f1(r.peer.pid1TickMs)}) | ${f2(r.peer.dbusMs)} | ` +
+        `${f1(r.peer.ownCpuMs)} | ${f1(r.peer.rssMb)} | ${f2(r.peerPrivate.pid1Ms)} / ${f1(r.peerPrivate.ownCpuMs)} | ${f2(perTick / r.peer.pid1Ms)} |`,
     );
   }
   return out.join('\n');
@@ -595,13 +658,18 @@ export function renderRows(rows: readonly Row[]): string {
 
 export function renderBare(rows: readonly Row[]): string {
   const out = [
-    '| N | points | tick CPU ms | bare CPU ms | tick peak RSS MB | bare peak RSS MB | wall x | CPU x | RSS x |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| N | points | tick | tick CPU ms | bare CPU ms | tick peak RSS MB | bare peak RSS MB | wall x | CPU x | RSS x |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const { n, bare: b } of rows) {
-    out.push(
-      `| ${n} | ${b.points} | ${f1(b.tickCpuMs)} | ${f1(b.bareCpuMs)} | ${f1(b.tickRssMb)} | ${f1(b.bareRssMb)} | ${f2(b.wallX)} | ${f2(b.cpuX)} | ${f2(b.rssX)} |`,
-    );
+    for (const [label, t] of [
+      ['quiet (as shipped)', b.quiet],
+      ['every unit shown', b.full],
+    ] as const) {
+      out.push(
+        `| ${n} | ${b.points} | ${label} | ${f1(t.cpuMs)} | ${f1(b.bareCpuMs)} | ${f1(t.rssMb)} | ${f1(b.bareRssMb)} | ${f2(t.wallX)} | ${f2(t.cpuX)} | ${f2(t.rssX)} |`,
+      );
+    }
   }
   return out.join('\n');
 }

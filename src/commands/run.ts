@@ -16,8 +16,7 @@ import { EMPTY_STATE, type State } from '../state/decode.ts';
 import { StateDir } from '../state/store.ts';
 import { accountFailures } from '../state/failures.ts';
 import { accountTimers } from '../state/timers.ts';
-import { cacheChanged, readShowCache, removeShowCache, writeShowCache } from '../state/show-cache.ts';
-import type { ShowCache } from '../systemd/changes.ts';
+import { readShowCache, removeShowCache, writeShowCache } from '../state/show-cache.ts';
 import { collect, type Clock, type CollectOptions, type Collection, type RunJournalctl, type RunSystemctl } from '../systemd/collect.ts';
 import type { JournalFrom } from '../systemd/journal.ts';
 import { redactUrl } from '../url.ts';
@@ -32,6 +31,8 @@ export interface RunDeps {
   readonly print: (text: string) => void;
   /** Milliseconds left of the run's time bound. */
   readonly remainingMs: () => number;
+  /** Told how many units a tick reads (src/tuning.ts). */
+  readonly tune?: (units: number) => Promise<void>;
   /** PID 1's invocation links and the boot id (system scope): with them a tick shows only what may have changed. */
   readonly runtime?: {
     readonly readInvocations: (ids: readonly string[]) => ReadonlyMap<string, string> | undefined;
@@ -47,6 +48,7 @@ async function collectAndReport(deps: RunDeps, journalFrom?: JournalFrom, cache?
     host: deps.config.host,
     run: deps.run,
     readClock: deps.readClock,
+    ...(deps.tune ? { tune: deps.tune } : {}),
     ...(deps.journal && journalFrom ? { journal: { run: deps.journal, from: journalFrom } } : {}),
     ...(cache ? { cache } : {}),
   });
@@ -105,7 +107,7 @@ export async function runOnce(deps: RunDeps, options: { dryRun: boolean; format:
     const keeps = !options.dryRun && dir?.locked === true && deps.runtime !== undefined;
     const cache = keeps && dir && deps.runtime ? showCacheOptions(deps, dir, deps.runtime) : undefined;
     const collection = await collectAndReport(deps, journalFrom(state.journal, reads, startedAt), cache);
-    if (cache && dir) keepShowCache(deps, dir, cache.previous, collection.showCache);
+    if (cache && dir) keepShowCache(deps, dir, collection.showCache);
     return await finishRun(deps, options, collection, dir, state, startedAt);
   } finally {
     dir?.unlock();
@@ -113,10 +115,12 @@ export async function runOnce(deps: RunDeps, options: { dryRun: boolean; format:
 }
 
 function showCacheOptions(deps: RunDeps, dir: StateDir, runtime: NonNullable<RunDeps['runtime']>): NonNullable<CollectOptions['cache']> {
-  const { cache, problem } = readShowCache(dir.dir);
-  if (problem) deps.log.warning(`state directory ${deps.config.stateDir}: ${problem}`);
   return {
-    previous: cache,
+    read: () => {
+      const { cache, problem } = readShowCache(dir.dir);
+      if (problem) deps.log.warning(`state directory ${deps.config.stateDir}: ${problem}`);
+      return cache;
+    },
     bootId: runtime.bootId(),
     fullShowSeconds: deps.config.fullShowSeconds,
     readInvocations: runtime.readInvocations,
@@ -124,12 +128,13 @@ function showCacheOptions(deps: RunDeps, dir: StateDir, runtime: NonNullable<Run
 }
 
 /** Saves the records when they changed; removes them when this tick could not make them, so the next shows every unit. */
-function keepShowCache(deps: RunDeps, dir: StateDir, previous: ShowCache | undefined, next: ShowCache | undefined): void {
+function keepShowCache(deps: RunDeps, dir: StateDir, next: Collection['showCache']): void {
   try {
     if (next === undefined) {
-      if (previous !== undefined) removeShowCache(dir.dir);
-    } else if (cacheChanged(previous, next)) {
-      writeShowCache(dir.dir, next);
+      // Records this tick could not make or the next cannot use; also whatever stood in their place.
+      removeShowCache(dir.dir);
+    } else if (next.changed) {
+      writeShowCache(dir.dir, next.cache);
     }
   } catch (error) {
     deps.log.warning(

@@ -83,15 +83,6 @@ export function readShowCache(dir: string): { cache: ShowCache | undefined; prob
   return cache ? { cache } : { cache: undefined, problem: `${SHOW_CACHE_FILE} is not a cache of shown units: every unit is shown` };
 }
 
-/** Whether `next` keeps anything `previous` did not: then it is written. */
-export function cacheChanged(previous: ShowCache | undefined, next: ShowCache): boolean {
-  if (!previous || previous.bootId !== next.bootId || previous.fullAt !== next.fullAt) return true;
-  const before = Object.keys(previous.statuses);
-  const after = Object.keys(next.statuses);
-  if (before.length !== after.length) return true;
-  return after.some((name) => JSON.stringify(previous.statuses[name]) !== JSON.stringify(next.statuses[name]));
-}
-
 export function writeShowCache(dir: string, cache: ShowCache): void {
   writeAtomically(join(dir, SHOW_CACHE_FILE), `${JSON.stringify(cache)}\n`);
 }

@@ -45,7 +45,7 @@ export interface Detectors {
 }
 
 export type ShowPlan =
-  | { readonly full: true; readonly why: string }
+  | { readonly full: true; readonly why: string; readonly keep: boolean }
   | { readonly full: false; readonly names: readonly string[]; readonly cache: ShowCache };
 
 /** The cached record of `name`, own keys only (the cache is read from a file). */
@@ -58,16 +58,19 @@ function knownAs(name: string, cached: UnitStatus): string {
   return cached.id !== '' ? cached.id : name;
 }
 
-/** Why every unit must be shown this tick; undefined when the cache and detectors can be trusted. */
-function fullShowReason(cache: ShowCache | undefined, d: Detectors): string | undefined {
-  if (d.fullShowSeconds === 0) return 'every tick shows every unit (fullShowSeconds 0)';
-  if (!cache) return 'no record of a previous show';
-  if (!d.journal) return 'the journal is not read';
-  if (!d.listed) return 'list-units could not be read';
-  if (!d.invocations) return 'the invocation links cannot be read';
-  if (d.bootId === undefined || d.bootId !== cache.bootId) return 'another boot';
+/**
+ * Why every unit must be shown this tick, and whether its records are worth keeping (not when
+ * the next tick cannot use them either); undefined when the cache and detectors can be trusted.
+ */
+function fullShowReason(cache: ShowCache | undefined, d: Detectors): { why: string; keep: boolean } | undefined {
+  if (d.fullShowSeconds === 0) return { why: 'every tick shows every unit (fullShowSeconds 0)', keep: false };
+  if (!d.journal) return { why: 'the journal is not read', keep: false };
+  if (!d.invocations) return { why: 'the invocation links cannot be read', keep: false };
+  if (!d.listed) return { why: 'list-units could not be read', keep: false };
+  if (!cache) return { why: 'no record of a previous show', keep: true };
+  if (d.bootId === undefined || d.bootId !== cache.bootId) return { why: 'another boot', keep: d.bootId !== undefined };
   const age = d.monotonic - cache.fullAt;
-  if (!(age >= 0) || age >= d.fullShowSeconds) return 'the periodic full show';
+  if (!(age >= 0) || age >= d.fullShowSeconds) return { why: 'the periodic full show', keep: true };
   return undefined;
 }
 
@@ -109,8 +112,8 @@ export function planShow(
   cache: ShowCache | undefined,
   detectors: Detectors,
 ): ShowPlan {
-  const why = fullShowReason(cache, detectors);
-  if (why !== undefined || !cache) return { full: true, why: why ?? 'no record of a previous show' };
+  const reason = fullShowReason(cache, detectors);
+  if (reason || !cache) return { full: true, ...(reason ?? { why: 'no record of a previous show', keep: true }) };
   return { full: false, names: wanted.filter((name) => always.has(name) || mayHaveChanged(name, cache, detectors)), cache };
 }
 
@@ -145,4 +148,13 @@ export function nextCache(
     if (status && !always.has(name) && name !== '__proto__') statuses[name] = status;
   }
   return { bootId, fullAt, statuses };
+}
+
+/** Whether `next` keeps anything `previous` did not: then it is written. */
+export function cacheChanged(previous: ShowCache | undefined, next: ShowCache): boolean {
+  if (!previous || previous.bootId !== next.bootId || previous.fullAt !== next.fullAt) return true;
+  const before = Object.keys(previous.statuses);
+  const after = Object.keys(next.statuses);
+  if (before.length !== after.length) return true;
+  return after.some((name) => JSON.stringify(cachedStatus(previous, name)) !== JSON.stringify(next.statuses[name]));
 }

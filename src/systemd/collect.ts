@@ -5,7 +5,7 @@
  * are injected.
  */
 import { describeError } from '../errors.ts';
-import { cachedStatus, linkIds, nextCache, planShow, showAfterJournal, type ShowCache } from './changes.ts';
+import { cacheChanged, cachedStatus, linkIds, nextCache, planShow, showAfterJournal, type ShowCache } from './changes.ts';
 import { journalArgs, parseJournalOutput, type JournalFrom, type JournalReading } from './journal.ts';
 import { parseListUnitsJson, parseShowOutput, type ListedUnit } from './parse.ts';
 import { SHOW_PROPERTIES, toUnitStatus, type UnitStatus } from './unit.ts';
@@ -118,8 +118,9 @@ export interface Collection {
   readonly journal: JournalReading | undefined;
   /** How the units were shown: every one (and why), or only those that may have changed. */
   readonly shown: { readonly units: number; readonly calls: number; readonly full: string | undefined };
-  /** The records to keep for the next tick; undefined when there is no cache or a show failed. */
-  readonly showCache: ShowCache | undefined;
+  /** The records to keep for the next tick, and whether they differ from the previous tick's;
+   * undefined when there are none to keep (no cache, a show failed, nothing the next tick could use). */
+  readonly showCache: { readonly cache: ShowCache; readonly changed: boolean } | undefined;
 }
 
 export interface CollectOptions {
@@ -130,9 +131,12 @@ export interface CollectOptions {
   readonly readClock: () => Clock;
   /** Read the timers' finished runs from the journal, starting here; undefined: don't. */
   readonly journal?: { readonly run: RunJournalctl; readonly from: JournalFrom };
+  /** Told how many units this tick reads, before it reads their records (tuning.ts for a large tick). */
+  readonly tune?: (units: number) => Promise<void>;
   /** Show only what may have changed since the previous tick's records; undefined: show every unit. */
   readonly cache?: {
-    readonly previous: ShowCache | undefined;
+    /** The previous tick's records (read once the tick is tuned: a large cache is a large parse). */
+    readonly read: () => ShowCache | undefined;
     readonly bootId: string | undefined;
     /** 0: every tick shows every unit. */
     readonly fullShowSeconds: number;
@@ -172,10 +176,12 @@ export async function collect(options: CollectOptions): Promise<Collection> {
   const jobs = allowlist.filter((u) => u.endsWith('.timer')).map(defaultService);
   const toShow = [...new Set([...allowlist, ...failedOutside, ...jobs])];
   const always = new Set([...allowlist.filter((u) => u.endsWith('.timer')), ...jobs, ...failedOutside]);
+  await options.tune?.(toShow.length);
   const cache = options.cache;
-  const plan = planShow(toShow, always, cache?.previous, {
+  const previous = cache?.read();
+  const plan = planShow(toShow, always, previous, {
     listed: listed && new Map(listed.map((u) => [u.unit, u])),
-    invocations: cache?.readInvocations(linkIds(toShow, always, cache.previous)),
+    invocations: cache?.readInvocations(linkIds(toShow, always, previous)),
     bootId: cache?.bootId,
     monotonic: options.readClock().monotonic,
     fullShowSeconds: cache?.fullShowSeconds ?? 0,
@@ -248,10 +254,11 @@ export async function collect(options: CollectOptions): Promise<Collection> {
     timers.push({ name, status, service, serviceStatus: byName.get(service) });
   }
   const bootId = cache?.bootId;
-  const showCache =
-    cache && bootId !== undefined && !showFailed
+  const kept =
+    cache && bootId !== undefined && !showFailed && (!plan.full || plan.keep)
       ? nextCache(toShow, always, byName, bootId, plan.full ? clock.monotonic : plan.cache.fullAt)
       : undefined;
+  const showCache = kept && { cache: kept, changed: cacheChanged(previous, kept) };
 
   const snapshot: Snapshot = {
     host: options.host,

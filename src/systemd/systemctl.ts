@@ -4,7 +4,6 @@
  */
 import { execFile } from 'node:child_process';
 import { EXIT, HeartbeatError } from '../errors.ts';
-import { INTERPRETED_FROM_UNITS, preferInterpreter } from '../tuning.ts';
 import type { RunJournalctl, RunSystemctl } from './collect.ts';
 
 /** Which manager: PID 1 (`systemctl --system`) or the user's (`systemctl --user`). */
@@ -99,7 +98,6 @@ export function createSystemctl(options: SystemctlOptions): RunSystemctl {
   return async (args) => {
     const timeoutMs = Math.max(1, Math.round(options.timeoutMs()));
     const command = `${binary} ${args[0] ?? ''}`;
-    if (args[0] === 'show' && args.length - args.indexOf('--') - 1 >= INTERPRETED_FROM_UNITS) await preferInterpreter();
     const done = await runBounded(binary, [`--${options.scope}`, '--no-pager', ...args], env, timeoutMs, command, outputCap(args));
     if (done.code === 0) return done.stdout;
     const detail = done.stderr.trim().split('\n')[0] || 'no message';

@@ -30,6 +30,11 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
   // A replayed systemctl (support/replay.ts) has a replayed journalctl beside it.
   const beside = env.SYSTEMD_HEARTBEAT_SYSTEMCTL && join(dirname(env.SYSTEMD_HEARTBEAT_SYSTEMCTL), 'journalctl');
   if (beside && !env.SYSTEMD_HEARTBEAT_JOURNALCTL && existsSync(beside)) env = { ...env, SYSTEMD_HEARTBEAT_JOURNALCTL: beside };
+  // A replay has no PID 1 and so no invocation links (a directory that is not there): every tick
+  // shows every unit, as the recording was made, whatever the host's /run/systemd/units holds.
+  if (env.SYSTEMD_HEARTBEAT_SYSTEMCTL && !env.SYSTEMD_HEARTBEAT_INVOCATIONS_DIR) {
+    env = { ...env, SYSTEMD_HEARTBEAT_INVOCATIONS_DIR: join(dirname(env.SYSTEMD_HEARTBEAT_SYSTEMCTL), 'no-units') };
+  }
   const scratchState = env.SYSTEMD_HEARTBEAT_STATE_DIR ? undefined : mkdtempSync(join(tmpdir(), 'heartbeat-state-'));
   const cleanup = (): void => {
     if (scratchState) rmSync(scratchState, { recursive: true, force: true });
