@@ -3,9 +3,10 @@
  * systemd 252 the BUILT CLI ticks on one state directory, pushing to a real VictoriaMetrics,
  * through a systemctl that logs its arguments. Between two ticks a unit is restarted (same
  * state, a new invocation), a oneshot runs and ends, a reload fails, a start is skipped by its
- * condition and a unit is stopped: the next tick shows exactly those (and the timer and its job),
- * and the records it keeps are what `systemctl show` says of each. A quiet tick shows only the
- * timer and its job. `reset-failed` on an active unit is seen only at the periodic full show.
+ * condition and a unit is stopped: the next tick shows exactly those, and the records it keeps are
+ * what `systemctl show` says of each. A quiet tick shows none of them; a timer that elapsed is
+ * shown by the next tick for being due. `reset-failed` on an active unit is seen only at the
+ * periodic full show.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -26,9 +27,15 @@ const STEADY = [
   'hb-skip.service',
   'hb-stopped.service',
 ];
-const UNITS = [...STEADY, 'hb-tick.timer'];
+const UNITS = [...STEADY, 'hb-hourly.timer'];
 
 const EXTRA_UNITS: Record<string, string> = {
+  'hb-hourly.timer': '[Timer]\nOnActiveSec=1h\nOnUnitActiveSec=1h\n',
+  'hb-hourly.service': '[Service]\nType=oneshot\nExecStart=/bin/true\n',
+  // Elapses every 2 s. (Into a unit that is still active, a 252 timer stays `running` with no next
+  // elapse until the unit stops: list-units tells that one; measured here.)
+  'hb-often.timer': '[Timer]\nOnCalendar=*:*:0/2\nAccuracySec=100ms\n',
+  'hb-often.service': '[Service]\nType=oneshot\nExecStart=/bin/true\n',
   'hb-steady.service': '[Service]\nExecStart=/bin/sleep infinity\n',
   'hb-restarted.service': '[Service]\nExecStart=/bin/sleep infinity\n',
   'hb-stopped.service': '[Service]\nExecStart=/bin/sleep infinity\n',
@@ -77,24 +84,24 @@ describe('only what changed is shown, live: real systemd 252 -> built CLI -> rea
 
     await box.waitFor(async () => (await show('hb-flaky.service', 'NRestarts')) === '1', 'hb-flaky.service restarted once');
     await box.waitFor(async () => (await show('hb-flaky.service', 'SubState')) === 'running', 'hb-flaky.service running');
-    await box.systemctl(['start', 'hb-tick.timer']);
+    await box.systemctl(['start', 'hb-hourly.timer', 'hb-often.timer']);
 
-    // Failed units outside the allowlist (the sandbox's hb-failed.service) are shown every tick, as timers and jobs.
+    // Failed units outside the allowlist (the sandbox's hb-failed.service) are shown every tick.
     const failed = (await box.systemctl(['list-units', '--state=failed', '--plain', '--no-legend'])).stdout
       .split('\n')
       .map((l) => l.split(' ')[0] as string)
       .filter((u) => u !== '');
-    const always = ['hb-tick.timer', 'hb-tick.service', ...failed];
+    const quietShows = failed.length > 0 ? [[...failed].sort()] : [];
     const first = await tick([...UNITS, 'hb-flaky.service']);
     assert.equal(first.length, 1, 'the first tick shows every unit in one call');
-    assert.deepEqual([...(first[0] ?? [])].sort(), [...UNITS, 'hb-flaky.service', 'hb-tick.service', ...failed].sort());
+    assert.deepEqual([...(first[0] ?? [])].sort(), [...UNITS, 'hb-flaky.service', 'hb-hourly.service', ...failed].sort());
     const fullAt = (await kept()).fullAt;
 
     const quiet = await tick([...UNITS, 'hb-flaky.service']);
     assert.deepEqual(
       quiet.map((c) => [...c].sort()),
-      [[...always].sort()],
-      'a quiet tick shows the timer, its job and failed units only',
+      quietShows,
+      'a quiet tick shows only the failed units outside the allowlist',
     );
 
     const oldInvocation = await show('hb-restarted.service', 'InvocationID');
@@ -135,7 +142,7 @@ describe('only what changed is shown, live: real systemd 252 -> built CLI -> rea
     assert.equal(await show('hb-flaky.service', 'NRestarts'), '0');
     assert.deepEqual(
       (await tick([...UNITS, 'hb-flaky.service'])).map((c) => [...c].sort()),
-      [[...always].sort()],
+      quietShows,
     );
     assert.equal((await kept()).statuses['hb-flaky.service']?.nRestarts, 1);
     // ...until the periodic full show (here after 1 s).
@@ -144,5 +151,26 @@ describe('only what changed is shown, live: real systemd 252 -> built CLI -> rea
     assert.equal(full.length, 1);
     assert.equal(full[0]?.length, UNITS.length + 2 + failed.length);
     assert.equal((await kept()).statuses['hb-flaky.service']?.nRestarts, 0);
+
+    // A timer is shown by the first tick after its kept next elapse, in its first show: for being
+    // due, before the journal names its job's run.
+    const often = [...UNITS, 'hb-flaky.service', 'hb-often.timer'];
+    // A record taken while the timer's job runs has no next elapse (252 keeps a timer `running`
+    // until its unit stops; list-units shows that one again): tick until the kept one has it.
+    type Kept = { nextElapseRealtime?: number; lastTriggerRealtime?: number } | undefined;
+    let before: Kept;
+    for (let i = 0; i < 5 && !before?.nextElapseRealtime; i++) {
+      await tick(often);
+      before = (await kept()).statuses['hb-often.timer']?.timer as Kept;
+    }
+    assert.ok(before?.nextElapseRealtime, JSON.stringify(before));
+    await new Promise((r) => setTimeout(r, Math.max(0, (before.nextElapseRealtime ?? 0) * 1000 - Date.now()) + 400));
+    const due = await tick(often);
+    assert.ok(due[0]?.includes('hb-often.timer'), `the due timer is in the first show: ${JSON.stringify(due)}`);
+    const after = (await kept()).statuses['hb-often.timer']?.timer as Kept;
+    assert.ok(
+      (after?.lastTriggerRealtime ?? 0) > (before.lastTriggerRealtime ?? 0),
+      `${JSON.stringify(before)} -> ${JSON.stringify(after)}`,
+    );
   });
 });

@@ -11,7 +11,7 @@ import { type Detectors, type ShowCache, nextCache, planShow, showAfterJournal }
 import { type Collection, collect } from '../src/systemd/collect.ts';
 import { RELOAD_DONE_MESSAGE_ID, SUCCESS_MESSAGE_ID } from '../src/systemd/journal.ts';
 import type { ListedUnit } from '../src/systemd/parse.ts';
-import type { UnitStatus } from '../src/systemd/unit.ts';
+import type { TimerStatus, UnitStatus } from '../src/systemd/unit.ts';
 
 const BOOT = 'b0000000000000000000000000000001';
 
@@ -34,6 +34,18 @@ function status(id: string, over: Partial<UnitStatus> = {}): UnitStatus {
   };
 }
 
+function timer(over: Partial<TimerStatus>): TimerStatus {
+  return {
+    unit: undefined,
+    lastTriggerRealtime: undefined,
+    lastTriggerMonotonic: undefined,
+    nextElapseRealtime: undefined,
+    nextElapseMonotonic: undefined,
+    intervalSeconds: 60,
+    ...over,
+  };
+}
+
 const listedOf = (units: UnitStatus[]): Map<string, ListedUnit> =>
   new Map(units.map((u) => [u.id, { unit: u.id, load: u.loadState, active: u.activeState, sub: u.subState }]));
 
@@ -43,6 +55,7 @@ function detectors(over: Partial<Detectors> = {}): Detectors {
     invocations: new Map(),
     bootId: BOOT,
     monotonic: 100,
+    realtime: 1_700_000_000,
     fullShowSeconds: 300,
     journal: true,
     ...over,
@@ -83,6 +96,16 @@ test('a partial show: changed state, another invocation, no record, timers and j
     'notfound.service': status('notfound.service', { loadState: 'not-found', activeState: 'inactive', subState: 'dead' }),
     // An alias is found by its id in list-units and the links.
     'alias.service': status('real.service', { names: ['real.service', 'alias.service'] }),
+    // Timers: shown once their next elapse has come (either clock), or with their job.
+    'waiting.timer': status('waiting.timer', { subState: 'waiting', timer: timer({ nextElapseRealtime: 1_700_000_030 }) }),
+    'due.timer': status('due.timer', { subState: 'waiting', timer: timer({ nextElapseRealtime: 1_700_000_000 }) }),
+    'due-monotonic.timer': status('due-monotonic.timer', { subState: 'waiting', timer: timer({ nextElapseMonotonic: 99 }) }),
+    'jobmoved.timer': status('jobmoved.timer', {
+      subState: 'waiting',
+      timer: timer({ unit: 'moved.service', nextElapseRealtime: 1_800_000_000 }),
+    }),
+    'moved.service': status('moved.service'),
+    'failed-elsewhere.service': status('failed-elsewhere.service', { activeState: 'failed', subState: 'failed' }),
   };
   const cache: ShowCache = { bootId: BOOT, fullAt: 90, statuses: kept };
   const now = [
@@ -90,11 +113,14 @@ test('a partial show: changed state, another invocation, no record, timers and j
     status('state.service', { subState: 'reloading' }),
     status('restarted.service'),
     status('real.service'),
+    ...['waiting.timer', 'due.timer', 'due-monotonic.timer', 'jobmoved.timer'].map((t) => status(t, { subState: 'waiting' })),
+    status('moved.service', { activeState: 'activating', subState: 'start' }),
+    status('failed-elsewhere.service', { activeState: 'failed', subState: 'failed' }),
   ];
-  const wanted = [...Object.keys(kept), 'new.service', 'job.timer', 'job.service'];
+  const wanted = [...Object.keys(kept), 'new.service'];
   const plan = planShow(
     wanted,
-    new Set(['job.timer', 'job.service']),
+    new Set(['failed-elsewhere.service']),
     cache,
     detectors({
       listed: listedOf(now),
@@ -111,24 +137,33 @@ test('a partial show: changed state, another invocation, no record, timers and j
     'restarted.service',
     'stopped.service',
     'notfound.service',
+    'due.timer',
+    'due-monotonic.timer',
+    'moved.service',
+    'failed-elsewhere.service',
     'new.service',
-    'job.timer',
-    'job.service',
+    'jobmoved.timer',
   ]);
 });
 
-test('after the journal: every unit it names (by id too, again if shown), everything left when it could not be read whole', () => {
-  const wanted = ['a.service', 'alias.service', 'c.service'];
-  const idOf = (n: string) => (n === 'alias.service' ? 'real.service' : n);
+test('after the journal: every unit it names (by id too, again if shown) and their timers, everything left when it could not be read whole', () => {
+  const wanted = ['a.service', 'alias.service', 'c.service', 'a.timer'];
+  const statusOf = (n: string) =>
+    n === 'alias.service' ? status('real.service') : n === 'a.timer' ? status('a.timer', { timer: timer({}) }) : undefined;
   const reading = (units: string[], more = {}) => ({ readable: true, runs: [], capped: false, units, ...more });
-  assert.deepEqual(showAfterJournal(wanted, new Set(['a.service']), reading(['a.service', 'real.service']), idOf), [
+  assert.deepEqual(showAfterJournal(wanted, new Set(['a.service']), reading(['a.service', 'real.service']), statusOf), [
     'a.service',
     'alias.service',
+    'a.timer',
   ]);
-  assert.deepEqual(showAfterJournal(wanted, new Set(['a.service']), reading([]), idOf), []);
-  assert.deepEqual(showAfterJournal(wanted, new Set(['a.service']), reading([], { capped: true }), idOf), ['alias.service', 'c.service']);
-  assert.deepEqual(showAfterJournal(wanted, new Set(), { readable: false, runs: [], capped: false }, idOf), wanted);
-  assert.deepEqual(showAfterJournal(wanted, new Set(['c.service']), undefined, idOf), ['a.service', 'alias.service']);
+  assert.deepEqual(showAfterJournal(wanted, new Set(['a.service']), reading([]), statusOf), []);
+  assert.deepEqual(showAfterJournal(wanted, new Set(['a.service']), reading([], { capped: true }), statusOf), [
+    'alias.service',
+    'c.service',
+    'a.timer',
+  ]);
+  assert.deepEqual(showAfterJournal(wanted, new Set(), { readable: false, runs: [], capped: false }, statusOf), wanted);
+  assert.deepEqual(showAfterJournal(wanted, new Set(['c.service']), undefined, statusOf), ['a.service', 'alias.service', 'a.timer']);
 });
 
 test('the cache keeps neither timers and jobs nor a __proto__ key, and a hostile file gives back only what checks out', () => {
@@ -150,13 +185,14 @@ test('the cache keeps neither timers and jobs nor a __proto__ key, and a hostile
         good: status('good.service'),
         restarts: { ...status('r.service'), nRestarts: '3' },
         names: { ...status('n.service'), names: 'n.service' },
-        timer: { ...status('t.timer'), timer: { unit: 'x' } },
+        timer: { ...status('t.timer'), timer: { unit: 5 } },
+        goodTimer: status('g.timer', { timer: timer({ unit: 'g.service', nextElapseRealtime: 5 }) }),
         nothing: 5,
       },
     }),
   );
   hostile.statuses.__proto__ = status('p.service');
-  assert.deepEqual(Object.keys(decodeShowCache(hostile)?.statuses ?? {}), ['good']);
+  assert.deepEqual(Object.keys(decodeShowCache(hostile)?.statuses ?? {}), ['good', 'goodTimer']);
   assert.equal(decodeShowCache({ bootId: BOOT, fullAt: '7', statuses: {} }), undefined);
   assert.equal(decodeShowCache([]), undefined);
 });
@@ -171,6 +207,7 @@ interface ModelUnit {
   invocation: string;
   reload: string;
   lastTrigger?: number;
+  next?: number;
 }
 
 class Model {
@@ -178,6 +215,10 @@ class Model {
   readonly journal: Array<{ unit: string; id: string; fields: Record<string, string> }> = [];
   monotonic = 100;
   shows: string[][] = [];
+
+  realtime(): number {
+    return 1_700_000_000 + this.monotonic - 100;
+  }
 
   add(name: string, over: Partial<ModelUnit> = {}): void {
     this.units.set(name, {
@@ -207,8 +248,14 @@ class Model {
       `InvocationID=${u.active === 'active' ? u.invocation : ''}`,
       `ReloadResult=${u.reload}`,
     ];
-    if (name.endsWith('.timer'))
-      lines.push('Unit=job.service', `LastTriggerUSec=@${u.lastTrigger ?? 0}`, 'TimersMonotonic={ OnUnitActiveUSec=1min ; next_elapse=0 }');
+    if (name.endsWith('.timer')) {
+      lines.push(
+        'Unit=job.service',
+        `LastTriggerUSec=@${u.lastTrigger ?? 0}`,
+        `NextElapseUSecRealtime=@${u.next ?? 0}`,
+        'TimersMonotonic={ OnUnitActiveUSec=1min ; next_elapse=0 }',
+      );
+    }
     return `${lines.join('\n')}\n`;
   }
   async run(args: readonly string[]): Promise<string> {
@@ -248,7 +295,7 @@ async function tick(model: Model, patterns: string[], cache: ShowCache | undefin
     patterns,
     host: 'h',
     run: (args: readonly string[]) => model.run(args),
-    readClock: () => ({ monotonic: model.monotonic, realtime: 1_700_000_000 }),
+    readClock: () => ({ monotonic: model.monotonic, realtime: model.realtime() }),
     journal: { run: (a: readonly string[]) => model.journalctl(a), from: cursor ? { cursor } : { sinceSeconds: 0 } },
     cache: { read: () => previous, bootId: BOOT, fullShowSeconds, readInvocations: (ids: readonly string[]) => model.invocations(ids) },
   });
@@ -264,7 +311,7 @@ const seen = (c: Collection) => JSON.parse(JSON.stringify([...c.statuses]));
 test('ticks against a changing systemd: each shows what changed and ends with what a full show gives, but a silent reset-failed, until the period is over', async () => {
   const model = new Model();
   for (const name of ['a.service', 'b.service', 'c.service', 'd.service']) model.add(name);
-  model.add('job.timer', { sub: 'waiting' });
+  model.add('job.timer', { sub: 'waiting', next: 1_700_000_080 });
   model.add('job.service', { active: 'inactive', sub: 'dead' });
   const patterns = ['a.service', 'b.service', 'c.service', 'd.service', 'job.timer'];
   let cache: ShowCache | undefined;
@@ -282,7 +329,7 @@ test('ticks against a changing systemd: each shows what changed and ends with wh
 
   model.monotonic += 30;
   t = await step();
-  assert.deepEqual(t.shows, [['job.timer', 'job.service']], 'a quiet tick shows the timer and its job only');
+  assert.deepEqual(t.shows, [], 'a quiet tick shows nothing');
   assert.equal(t.partial.showCache?.changed, false, 'a quiet tick has no records to write');
   assert.equal(t.partial.shown.full, undefined);
   assert.deepEqual(seen(t.partial), seen(t.full));
@@ -296,18 +343,25 @@ test('ticks against a changing systemd: each shows what changed and ends with wh
   model.journal.push({ unit: 'b.service', id: RELOAD_DONE_MESSAGE_ID, fields: { JOB_TYPE: 'reload', JOB_RESULT: 'failed' } });
   Object.assign(model.unit('c.service'), { active: 'inactive', sub: 'dead' });
   t = await step();
-  assert.deepEqual(t.shows, [['a.service', 'c.service', 'job.timer', 'job.service'], ['b.service']]);
+  assert.deepEqual(t.shows, [['a.service', 'c.service'], ['b.service']]);
   assert.deepEqual(seen(t.partial), seen(t.full));
   assert.equal(t.partial.statuses.get('b.service')?.reloadResult, 'exit-code');
   assert.equal(t.partial.statuses.get('a.service')?.nRestarts, 1);
   assert.equal(t.partial.showCache?.changed, true);
 
-  // The timer's job ran and finished between ticks: shown every tick anyway, and its entry is read.
+  // The timer elapsed (its kept next elapse has come) and its job ran and finished between ticks:
+  // the timer is shown for being due, its job for its journal entry, and with it the timer again.
   model.monotonic += 30;
-  model.unit('job.timer').lastTrigger = 1_700_000_010;
+  Object.assign(model.unit('job.timer'), { lastTrigger: model.realtime() - 5, next: model.realtime() + 55 });
   model.journal.push({ unit: 'job.service', id: SUCCESS_MESSAGE_ID, fields: {} });
   t = await step();
-  assert.deepEqual(t.shows, [['job.timer', 'job.service']]);
+  assert.deepEqual(t.shows, [['job.timer'], ['job.service', 'job.timer']]);
+  assert.deepEqual(seen(t.partial), seen(t.full));
+
+  // Its next elapse not come yet, nothing from its job: not shown.
+  model.monotonic += 30;
+  t = await step();
+  assert.deepEqual(t.shows, []);
   assert.deepEqual(seen(t.partial), seen(t.full));
 
   // reset-failed on an active unit: nothing tells, so the kept record stands until the periodic full show.

@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ShowCache } from '../systemd/changes.ts';
-import type { UnitStatus } from '../systemd/unit.ts';
+import type { TimerStatus, UnitStatus } from '../systemd/unit.ts';
 import { ownEntries } from './decode.ts';
 import { errno, readProblem, readRegularFile, writeAtomically } from './store.ts';
 
@@ -36,24 +36,41 @@ const OPTIONAL: ReadonlyArray<readonly [keyof UnitStatus, (v: unknown) => boolea
   ['conditionMet', isBoolean],
 ];
 
-/** A kept record of a unit that is not a timer (timers are shown every tick, never kept). */
-export function decodeUnitStatus(v: unknown): UnitStatus | undefined {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
-  const f = v as Fields;
-  if (!isString(f.id) || !isString(f.loadState) || !isString(f.activeState) || !isString(f.subState)) return undefined;
-  if (!Array.isArray(f.names) || !f.names.every(isString) || f.timer !== undefined) return undefined;
-  const status: Record<string, unknown> = {
-    id: f.id,
-    names: [...f.names],
-    loadState: f.loadState,
-    activeState: f.activeState,
-    subState: f.subState,
-    timer: undefined,
-  };
-  for (const [key, check] of OPTIONAL) {
+const TIMER_OPTIONAL: ReadonlyArray<readonly [keyof TimerStatus, (v: unknown) => boolean]> = [
+  ['unit', isString],
+  ['lastTriggerRealtime', isNumber],
+  ['lastTriggerMonotonic', isNumber],
+  ['nextElapseRealtime', isNumber],
+  ['nextElapseMonotonic', isNumber],
+  ['intervalSeconds', isNumber],
+];
+
+const isRecord = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The optional fields of `f` that `spec` names, each absent or of its type; undefined if one is not. */
+function optionalFields(f: Fields, spec: ReadonlyArray<readonly [string, (v: unknown) => boolean]>): Fields | undefined {
+  const out: Fields = {};
+  for (const [key, check] of spec) {
     if (f[key] !== undefined && !check(f[key])) return undefined;
-    status[key] = f[key];
+    out[key] = f[key];
   }
+  return out;
+}
+
+/** A kept record, checked field by field; undefined when any field is not of its type. */
+export function decodeUnitStatus(v: unknown): UnitStatus | undefined {
+  if (!isRecord(v)) return undefined;
+  const f = v;
+  if (!isString(f.id) || !isString(f.loadState) || !isString(f.activeState) || !isString(f.subState)) return undefined;
+  if (!Array.isArray(f.names) || !f.names.every(isString)) return undefined;
+  const fields = optionalFields(f, OPTIONAL);
+  if (!fields) return undefined;
+  let timer: Fields | undefined;
+  if (f.timer !== undefined) {
+    timer = isRecord(f.timer) ? optionalFields(f.timer, TIMER_OPTIONAL) : undefined;
+    if (!timer) return undefined;
+  }
+  const status = { id: f.id, names: [...f.names], loadState: f.loadState, activeState: f.activeState, subState: f.subState, ...fields, timer };
   return status as unknown as UnitStatus;
 }
 

@@ -11,8 +11,10 @@
  * - the journal the tick reads anyway (journal.ts): every run's end, failure, reload and
  *   skipped start of a watched unit, between ticks too.
  *
- * Timers and their jobs are shown every tick: a timer's trigger times move without any of
- * these. So are failed units outside the allowlist (their journal is not read; they are few). What none of them tells is `systemctl reset-failed` on an active unit (NRestarts and
+ * A timer's record changes when it elapses, which no state or link tells: a timer is shown once
+ * its kept NextElapseUSec (either clock) has come, and whenever its job (Unit=) is shown, since a
+ * job's run moves OnUnitActiveSec=/OnUnitInactiveSec= timers. Failed units outside the allowlist
+ * are shown every tick (their journal is not read; they are few). What none of them tells is `systemctl reset-failed` on an active unit (NRestarts and
  * ReloadResult go back to 0/success silently), so every unit is shown at least every
  * `fullShowSeconds`, and every tick whose detectors cannot all be read shows every unit.
  */
@@ -26,7 +28,7 @@ export interface ShowCache {
   readonly bootId: string;
   /** CLOCK_MONOTONIC seconds of the last tick that showed every unit. */
   readonly fullAt: number;
-  /** The latest record of each unit shown, by the name it was asked by (timers and jobs are not kept). */
+  /** The latest record of each unit shown, by the name it was asked by (failed units outside the allowlist are not kept). */
   readonly statuses: Readonly<Record<string, UnitStatus>>;
 }
 
@@ -38,6 +40,8 @@ export interface Detectors {
   readonly bootId: string | undefined;
   /** CLOCK_MONOTONIC seconds now. */
   readonly monotonic: number;
+  /** Unix seconds now. */
+  readonly realtime: number;
   /** 0: every tick shows every unit. */
   readonly fullShowSeconds: number;
   /** Whether this tick reads the journal: without it no change between ticks is seen. */
@@ -91,7 +95,36 @@ function mayHaveChanged(name: string, cache: ShowCache, d: Detectors): boolean {
     return true;
   }
   const link = d.invocations?.get(id);
-  return link !== undefined && link !== cached.invocationId;
+  if (link !== undefined && link !== cached.invocationId) return true;
+  return timerDue(cached, d);
+}
+
+/** A timer whose kept next elapse has come (or that has a realtime one but no longer a clock to tell). */
+function timerDue(cached: UnitStatus, d: Detectors): boolean {
+  const timer = cached.timer;
+  if (!timer) return false;
+  const { nextElapseRealtime: realtime, nextElapseMonotonic: monotonic } = timer;
+  return (realtime !== undefined && d.realtime >= realtime) || (monotonic !== undefined && d.monotonic >= monotonic);
+}
+
+/** The job a timer activates, by its kept record: Unit=, or NAME.service. */
+export function jobOf(name: string, status: UnitStatus | undefined): string | undefined {
+  if (!name.endsWith('.timer')) return undefined;
+  return status?.timer?.unit ?? name.replace(/\.timer$/, '.service');
+}
+
+/** `names` and every wanted timer whose job is among them. */
+function withTheirTimers(names: readonly string[], wanted: readonly string[], statusOf: (name: string) => UnitStatus | undefined): string[] {
+  const picked = new Set(names);
+  const out = [...names];
+  for (const name of wanted) {
+    const job = jobOf(name, statusOf(name));
+    if (!picked.has(name) && job !== undefined && picked.has(job)) {
+      picked.add(name);
+      out.push(name);
+    }
+  }
+  return out;
 }
 
 /** The ids whose invocation links a tick reads: those of the cached units it may not show. */
@@ -114,27 +147,29 @@ export function planShow(
 ): ShowPlan {
   const reason = fullShowReason(cache, detectors);
   if (reason || !cache) return { full: true, ...(reason ?? { why: 'no record of a previous show', keep: true }) };
-  return { full: false, names: wanted.filter((name) => always.has(name) || mayHaveChanged(name, cache, detectors)), cache };
+  const names = wanted.filter((name) => always.has(name) || mayHaveChanged(name, cache, detectors));
+  return { full: false, names: withTheirTimers(names, wanted, (name) => cachedStatus(cache, name)), cache };
 }
 
 /**
  * The second show, after the journal was read: every unit the journal names (again if the first
- * show had it: its entry may be later than that record), and every unit not shown yet when the
- * journal could not be read whole.
+ * show had it: its entry may be later than that record) and the timers of those, and every unit
+ * not shown yet when the journal could not be read whole.
  */
 export function showAfterJournal(
   wanted: readonly string[],
   shown: ReadonlySet<string>,
   reading: JournalReading | undefined,
-  idOf: (name: string) => string,
+  statusOf: (name: string) => UnitStatus | undefined,
 ): string[] {
   if (!reading?.readable || reading.capped) return wanted.filter((name) => !shown.has(name));
   const touched = new Set(reading.units ?? []);
   if (touched.size === 0) return [];
-  return wanted.filter((name) => touched.has(name) || touched.has(idOf(name)));
+  const named = wanted.filter((name) => touched.has(name) || touched.has(statusOf(name)?.id || name));
+  return withTheirTimers(named, wanted, statusOf);
 }
 
-/** The cache to keep after a tick: the latest record of every wanted unit but timers and jobs. */
+/** The cache to keep after a tick: the latest record of every wanted unit but those shown every tick. */
 export function nextCache(
   wanted: readonly string[],
   always: ReadonlySet<string>,

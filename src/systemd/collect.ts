@@ -172,10 +172,10 @@ export async function collect(options: CollectOptions): Promise<Collection> {
   const failedOutside = failedListed.map((u) => u.unit).filter((u) => !allowed.has(u));
 
   // A timer's job is read in the same show call: by default NAME.service (Unit= is only
-  // known from the show output itself). Timers and jobs are shown every tick (changes.ts).
+  // known from the show output itself).
   const jobs = allowlist.filter((u) => u.endsWith('.timer')).map(defaultService);
   const toShow = [...new Set([...allowlist, ...failedOutside, ...jobs])];
-  const always = new Set([...allowlist.filter((u) => u.endsWith('.timer')), ...jobs, ...failedOutside]);
+  const always = new Set(failedOutside);
   await options.tune?.(toShow.length);
   const cache = options.cache;
   const previous = cache?.read();
@@ -183,7 +183,7 @@ export async function collect(options: CollectOptions): Promise<Collection> {
     listed: listed && new Map(listed.map((u) => [u.unit, u])),
     invocations: cache?.readInvocations(linkIds(toShow, always, previous)),
     bootId: cache?.bootId,
-    monotonic: options.readClock().monotonic,
+    ...options.readClock(),
     fullShowSeconds: cache?.fullShowSeconds ?? 0,
     journal: options.journal !== undefined,
   });
@@ -238,8 +238,7 @@ export async function collect(options: CollectOptions): Promise<Collection> {
     }
   }
   if (!plan.full) {
-    const idOf = (name: string): string => byName.get(name)?.id || name;
-    await show(showAfterJournal(toShow, shownNames, journal, idOf).filter((name) => !always.has(name)));
+    await show(showAfterJournal(toShow, shownNames, journal, (name) => byName.get(name)).filter((name) => !always.has(name)));
   }
 
   const units = allowlist.map((name) => ({ name, status: byName.get(name) }));
