@@ -189,9 +189,9 @@ test('the cache keeps neither timers and jobs nor a __proto__ key, and a hostile
         goodTimer: status('g.timer', { timer: timer({ unit: 'g.service', nextElapseRealtime: 5 }) }),
         nothing: 5,
       },
-    }),
+    }).replace('"nothing":5', `"nothing":5,"__proto__":${JSON.stringify(status('p.service'))}`),
   );
-  hostile.statuses.__proto__ = status('p.service');
+  assert.ok(Object.hasOwn(hostile.statuses, '__proto__'), 'the file holds an own __proto__ key, as JSON.parse makes it');
   assert.deepEqual(Object.keys(decodeShowCache(hostile)?.statuses ?? {}), ['good', 'goodTimer']);
   assert.equal(decodeShowCache({ bootId: BOOT, fullAt: '7', statuses: {} }), undefined);
   assert.equal(decodeShowCache([]), undefined);

@@ -70,7 +70,15 @@ export function decodeUnitStatus(v: unknown): UnitStatus | undefined {
     timer = isRecord(f.timer) ? optionalFields(f.timer, TIMER_OPTIONAL) : undefined;
     if (!timer) return undefined;
   }
-  const status = { id: f.id, names: [...f.names], loadState: f.loadState, activeState: f.activeState, subState: f.subState, ...fields, timer };
+  const status = {
+    id: f.id,
+    names: [...f.names],
+    loadState: f.loadState,
+    activeState: f.activeState,
+    subState: f.subState,
+    ...fields,
+    timer,
+  };
   return status as unknown as UnitStatus;
 }
 

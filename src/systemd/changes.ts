@@ -114,7 +114,11 @@ export function jobOf(name: string, status: UnitStatus | undefined): string | un
 }
 
 /** `names` and every wanted timer whose job is among them. */
-function withTheirTimers(names: readonly string[], wanted: readonly string[], statusOf: (name: string) => UnitStatus | undefined): string[] {
+function withTheirTimers(
+  names: readonly string[],
+  wanted: readonly string[],
+  statusOf: (name: string) => UnitStatus | undefined,
+): string[] {
   const picked = new Set(names);
   const out = [...names];
   for (const name of wanted) {
