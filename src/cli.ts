@@ -14,6 +14,7 @@ import { listUnits, runOnce, type OutputFormat, type RunDeps } from './commands/
 import { installCommand, uninstallCommand } from './install/command.ts';
 import { summaryCommand } from './summary/command.ts';
 import { INTERPRETED_FROM_UNITS, preferInterpreter } from './tuning.ts';
+import { bootFromClock } from './systemd/changes.ts';
 import { SYSTEM_UNITS_DIR, readBootId, readInvocations } from './systemd/runtime.ts';
 import { createJournalctl, createSystemctl } from './systemd/systemctl.ts';
 
@@ -163,7 +164,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
         ? {
             runtime: {
               readInvocations: (ids: readonly string[]) => readInvocations(env.SYSTEMD_HEARTBEAT_INVOCATIONS_DIR || SYSTEM_UNITS_DIR, ids),
-              bootId: () => readBootId(),
+              // The shipped unit's ProcSubset=pid hides /proc/sys: then the clocks tell the boot.
+              bootId: () => readBootId() ?? bootFromClock(readClock()),
             },
           }
         : {}),

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeShowCache } from '../src/state/show-cache.ts';
-import { type Detectors, type ShowCache, nextCache, planShow, showAfterJournal } from '../src/systemd/changes.ts';
+import { type Detectors, type ShowCache, bootFromClock, nextCache, planShow, sameBoot, showAfterJournal } from '../src/systemd/changes.ts';
 import { type Collection, collect } from '../src/systemd/collect.ts';
 import { RELOAD_DONE_MESSAGE_ID, SUCCESS_MESSAGE_ID } from '../src/systemd/journal.ts';
 import type { ListedUnit } from '../src/systemd/parse.ts';
@@ -84,6 +84,18 @@ test('every unit is shown when there is nothing to trust: no cache, 0 s, no jour
   assert.equal(why(cache, detectors({ listed, monotonic: 350 })), 'the periodic full show [kept]');
   // A clock that went back (a cache from another boot with the same id would be a forged one) is not trusted either.
   assert.match(why(cache, detectors({ listed, monotonic: 40 })), /periodic/);
+});
+
+test('without the kernel boot id, the clocks tell the boot: within 2 s the same, further apart another', () => {
+  const boot = bootFromClock({ monotonic: 1000.4, realtime: 1_700_001_000.9 });
+  assert.equal(boot, 'clock:1700000001');
+  assert.ok(sameBoot(boot, bootFromClock({ monotonic: 1030, realtime: 1_700_001_032 })));
+  assert.ok(!sameBoot(boot, bootFromClock({ monotonic: 5, realtime: 1_700_001_040 })), 'a reboot 34 s later');
+  assert.ok(!sameBoot(boot, BOOT));
+  const cache: ShowCache = { bootId: boot, fullAt: 50, statuses: { 'a.service': status('a.service') } };
+  const listed = listedOf([status('a.service')]);
+  assert.equal(planShow(['a.service'], new Set(), cache, detectors({ listed, bootId: 'clock:1700000003' })).full, false);
+  assert.equal(planShow(['a.service'], new Set(), cache, detectors({ listed, bootId: 'clock:1700000004' })).full, true);
 });
 
 test('a partial show: changed state, another invocation, no record, timers and jobs; not a unit PID 1 let go inactive', () => {

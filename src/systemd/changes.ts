@@ -72,7 +72,7 @@ function fullShowReason(cache: ShowCache | undefined, d: Detectors): { why: stri
   if (!d.invocations) return { why: 'the invocation links cannot be read', keep: false };
   if (!d.listed) return { why: 'list-units could not be read', keep: false };
   if (!cache) return { why: 'no record of a previous show', keep: true };
-  if (d.bootId === undefined || d.bootId !== cache.bootId) return { why: 'another boot', keep: d.bootId !== undefined };
+  if (d.bootId === undefined || !sameBoot(d.bootId, cache.bootId)) return { why: 'another boot', keep: d.bootId !== undefined };
   const age = d.monotonic - cache.fullAt;
   if (!(age >= 0) || age >= d.fullShowSeconds) return { why: 'the periodic full show', keep: true };
   return undefined;
@@ -196,4 +196,21 @@ export function cacheChanged(previous: ShowCache | undefined, next: ShowCache): 
   const after = Object.keys(next.statuses);
   if (before.length !== after.length) return true;
   return after.some((name) => JSON.stringify(cachedStatus(previous, name)) !== JSON.stringify(next.statuses[name]));
+}
+
+/**
+ * The boot, when the kernel's boot id cannot be read (the shipped unit's ProcSubset=pid hides
+ * /proc/sys): the realtime at which the monotonic clock started, in whole seconds. A later boot
+ * starts after this one's records were kept, so it differs by at least their age; a clock that
+ * was stepped (or a suspend, which CLOCK_MONOTONIC does not count) only costs a full show.
+ */
+export function bootFromClock(clock: { readonly monotonic: number; readonly realtime: number }): string {
+  return `clock:${Math.round(clock.realtime - clock.monotonic)}`;
+}
+
+/** The same boot: the same boot id, or boot times from the clocks within 2 s (rounding, slewing). */
+export function sameBoot(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (!a.startsWith('clock:') || !b.startsWith('clock:')) return false;
+  return Math.abs(Number(a.slice(6)) - Number(b.slice(6))) <= 2;
 }
