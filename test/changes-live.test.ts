@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { bootSandbox, sandboxUnavailable, type Sandbox } from './harness/sandbox.ts';
 import { CLI, assertBuilt, skipReason } from './support/cli.ts';
@@ -176,6 +177,8 @@ describe('only what changed is shown, live: real systemd 252 -> built CLI -> rea
     // PrivateTmp= hides /var/tmp: the logging systemctl and its log live in /run for this one.
     const CALLS = '/run/hb-calls';
     await box.exec(['mkdir', '-p', CALLS]);
+    // PrivateTmp= hides a checkout under /tmp too (CI's): the run uses a copy of the build there.
+    assert.equal((await box.exec(['cp', CLI, join(dirname(CLI), 'systemd-heartbeat.code-cache'), CALLS])).code, 0);
     await box.writeFile(`${CALLS}/systemctl`, `#!/bin/sh\necho "$*" >> ${CALLS}/log\nexec /usr/bin/systemctl "$@"\n`, 0o755);
     const hardened = async (): Promise<string[][]> => {
       await box.exec(['sh', '-c', `rm -f ${CALLS}/log && : > ${CALLS}/log && chmod 666 ${CALLS}/log`]);
@@ -193,7 +196,7 @@ describe('only what changed is shown, live: real systemd 252 -> built CLI -> rea
           '-E',
           `SYSTEMD_HEARTBEAT_SYSTEMCTL=${CALLS}/systemctl`,
           process.execPath,
-          CLI,
+          `${CALLS}/systemd-heartbeat.cjs`,
           '--host',
           'changes-live',
           '--endpoint',
