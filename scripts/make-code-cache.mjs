@@ -39,12 +39,14 @@ async function main() {
   renameSync(tmp, out);
 }
 
-/** The BUNDLE string of the loader scripts/build.mjs writes. */
+// The bundle in the loader scripts/build.mjs writes: the text of the comment that is the body of
+// its function bundle().
 function bundleSource(text) {
-  const start = text.indexOf('\nconst BUNDLE = ');
-  const end = text.indexOf(';\n', start);
-  if (start < 0 || end < 0) throw new Error('not a systemd-heartbeat loader (no BUNDLE)');
-  return JSON.parse(text.slice(start + '\nconst BUNDLE = '.length, end));
+  const head = '\nfunction bundle() {/*';
+  const start = text.indexOf(head);
+  const end = start < 0 ? -1 : text.indexOf('*/}\n', start);
+  if (start < 0 || end < 0) throw new Error('not a systemd-heartbeat loader (no bundle)');
+  return text.slice(start + head.length, end);
 }
 
 /** Two real ticks of the loader; the second one's compiled code, header first. */

@@ -31,7 +31,8 @@ const UNIT_MS: Readonly<Record<string, number>> = {
   weeks: 604_800_000,
 };
 
-const TERM = /(\d+(?:\.\d+)?)\s*([a-z]*)\s*/gy;
+/** `{0,}`, not `*`, before the closing slash: see describeError in errors.ts. */
+const TERM = /(\d+(?:\.\d+)?)\s*([a-z]*)\s{0,}/gy;
 
 export interface DurationRule {
   /** What the value came from, for the message: `--timeout`, `OTEL_EXPORTER_OTLP_TIMEOUT`. */

@@ -26,5 +26,6 @@ export function usageError(message: string): HeartbeatError {
 /** The message of anything thrown, on one line. */
 export function describeError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/\s*\n\s*/g, ' ').trim();
+  // `{0,}`, not `*`, before the closing slash: a star and slash would end the loader's comment the bundle lives in (scripts/build.mjs).
+  return message.replace(/\s*\n\s{0,}/g, ' ').trim();
 }
