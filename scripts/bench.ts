@@ -64,13 +64,17 @@ const AIMS: Record<(typeof REFERENCES)[number], Record<(typeof SIZES)[number], r
   bare: { 10: [1.1, 1.1, 1.05], 1000: [undefined, 1.15, 1.3] },
 };
 
-/** `wall 1.12 <= 1.15, CPU ...`: each ratio as printed, against its aim where there is one. */
+/**
+ * `wall 1.123 <= 1.15, CPU ...`: each ratio against its aim where there is one, to three decimals
+ * and compared unrounded (a 1.053 printed as 1.05 would pass an aim of 1.05).
+ */
 function verdicts(got: Ratios, aims: readonly (number | undefined)[]): string {
   return ['wall', 'CPU', 'RSS']
     .map((label, i) => {
-      const value = (got[i] as number).toFixed(2);
+      const value = got[i] as number;
       const max = aims[i];
-      return max === undefined ? `${label} ${value}` : `${label} ${value} ${Number(value) <= max ? '<=' : '>'} ${max}`;
+      const shown = value.toFixed(3);
+      return max === undefined ? `${label} ${shown}` : `${label} ${shown} ${value <= max ? '<=' : '>'} ${max}`;
     })
     .join(', ');
 }
