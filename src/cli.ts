@@ -4,7 +4,7 @@
  */
 import { readFileIfExists } from './read-file.ts';
 import { realpathSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { hostname } from './hostname.ts';
 import type { CommandContext } from './commands/context.ts';
 import { resolveConfig, type FlagValues } from './config.ts';
 import { parseFlags, scopeOf, type FlagSpec } from './args.ts';

@@ -3,7 +3,7 @@
  * its own layer or a lower one, never a higher one, and no import chain comes back to where it
  * started.
  *
- *   base (errors, log, duration, args, url, defaults, read-file, thresholds, text)
+ *   base (errors, log, duration, args, url, defaults, read-file, hostname, thresholds, text)
  *     <- systemd <- state <- metrics <- export, vm <- config <- commands, summary, install <- cli, bin
  */
 import assert from 'node:assert/strict';
@@ -23,6 +23,7 @@ export const LAYERS: Readonly<Record<string, number>> = {
   'url.ts': 0,
   'defaults.ts': 0,
   'read-file.ts': 0,
+  'hostname.ts': 0,
   'thresholds.ts': 0,
   'text.ts': 0,
   'tuning.ts': 0,

@@ -4,12 +4,11 @@
  * field. A record that does not check out is left out, and its unit is shown again; a file that
  * is not a cache at all makes the tick show every unit.
  */
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ShowCache } from '../systemd/changes.ts';
 import type { TimerStatus, UnitStatus } from '../systemd/unit.ts';
 import { ownEntries } from './decode.ts';
-import { errno, readProblem, readRegularFile, writeAtomically } from './store.ts';
+import { errno, readProblem, readRegularFile, removeIfExists, writeAtomically } from './store.ts';
 
 export const SHOW_CACHE_FILE = 'show-cache.json';
 /** ~400 bytes a unit: 10,000 units are ~4 MB. */
@@ -113,5 +112,5 @@ export function writeShowCache(dir: string, cache: ShowCache): void {
 }
 
 export function removeShowCache(dir: string): void {
-  rmSync(join(dir, SHOW_CACHE_FILE), { force: true });
+  removeIfExists(join(dir, SHOW_CACHE_FILE));
 }

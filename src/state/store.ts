@@ -17,7 +17,6 @@ import {
   openSync,
   readSync,
   renameSync,
-  rmSync,
   statSync,
   unlinkSync,
   writeSync,
@@ -58,7 +57,7 @@ export function writeAtomically(path: string, data: string | Buffer): void {
     }
     renameSync(tmp, path);
   } catch (error) {
-    rmSync(tmp, { force: true });
+    removeIfExists(tmp);
     throw error;
   }
 }
@@ -119,6 +118,18 @@ export function errno(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException).code;
 }
 
+/**
+ * Removes a file, if it is there: unlink, since Node's rm with force loads its internal rimraf
+ * module (node 20), and a tick that keeps no records removes show-cache.json every run.
+ */
+export function removeIfExists(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    if (errno(error) !== 'ENOENT') throw error;
+  }
+}
+
 export class StateDir {
   #locked = false;
 
@@ -168,7 +179,7 @@ export class StateDir {
       } catch (error) {
         // A full disk: an empty lock left behind would read as another run's for the next one.
         closeSync(fd);
-        rmSync(path, { force: true });
+        removeIfExists(path);
         throw error;
       }
       closeSync(fd);

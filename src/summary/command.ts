@@ -2,7 +2,7 @@
  * Edge: `summary` — reads the config, asks VictoriaMetrics (src/vm/prometheus-api.ts), prints
  * the report. Every edge (config file, API, clock) is injectable.
  */
-import { hostname } from 'node:os';
+import { hostname } from '../hostname.ts';
 import { resolveConfig } from '../config.ts';
 import type { CommandContext } from '../commands/context.ts';
 import { EXIT, HeartbeatError, describeError } from '../errors.ts';
