@@ -167,11 +167,7 @@ export class StateDir {
       } catch (error) {
         if (errno(error) !== 'EEXIST') throw error;
         if (!this.#lockIsStale(path)) return false;
-        try {
-          unlinkSync(path);
-        } catch (unlinkError) {
-          if (errno(unlinkError) !== 'ENOENT') throw unlinkError;
-        }
+        removeIfExists(path);
         continue;
       }
       try {

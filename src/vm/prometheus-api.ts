@@ -80,8 +80,7 @@ export function splitCredentials(url: string, field: string): { url: string; hea
  */
 export function reasonOf(text: string): string {
   const match = /^remoteAddr: "[^"]*"; requestURI: \S*; ([\s\S]*)$/.exec(text.trim());
-  // `{0,}`, not `*`, before the closing slash: a star and slash would end the loader's comment the bundle lives in (scripts/build.mjs).
-  return (match?.[1] ?? text).replace(/\s*\n\s{0,}/g, ' ').trim();
+  return describeError(match?.[1] ?? text);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
