@@ -3,7 +3,10 @@
  * than the gap between ticks (so it is running at nearly every tick) and a quick one whose
  * result alternates. At every tick, the exporter's last result is the Result of the latest run
  * that finished before the tick, as the jobs' own logs say. And a job that runs every second
- * and finished half a second before the very first tick is not counted by it.
+ * and finished half a second before the very first tick is not counted by it. And a job that
+ * runs every 120 ms, so that ticks often read it while it runs or finishes: no push has its
+ * timer "running" beside a success of its job after the timer's last trigger (which is what a
+ * RemainAfterExit=yes job stuck active looks like, SystemdTimerWillNotFire job-remains-active).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -37,7 +40,13 @@ const UNITS = {
   ...unit('long', 'OnActiveSec=500ms\nOnUnitInactiveSec=200ms\n'),
   ...unit('alt', 'OnActiveSec=1s\nOnUnitActiveSec=1300ms\n'),
   ...unit('sec', 'OnActiveSec=1s\nOnUnitActiveSec=1s\n'),
+  'hb-fast.service': '[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=oneshot\nExecStart=/bin/sleep 0.004\n',
+  'hb-fast.timer': '[Timer]\nOnActiveSec=100ms\nOnUnitActiveSec=120ms\nAccuracySec=1ms\n',
 };
+/** Ticks of the fast job's test: in batches, until enough pushes caught its timer running. */
+const RACE_BATCH = 20;
+const RACE_MAX_TICKS = 200;
+const RACE_RUNNING_WANTED = 5;
 
 interface Ended {
   readonly at: number;
@@ -149,5 +158,49 @@ describe('the latest finished run gives the last result, live', { skip: reason }
     await tick(state, ['hb-sec.timer']);
     const total = (await memory(state))['hb-sec.timer']?.runs.success;
     assert.equal(total, (await ended('sec')).filter((r) => r.at >= first.start).length, 'every run since the first tick, once');
+  });
+
+  test('a job that runs every 120 ms: no push has its timer running beside a later success of its job', async (t) => {
+    // Every tick shows every unit (the show before the journal, with no show after it) or only
+    // what changed (a second show after the journal): both orders of reading are exercised.
+    const host = 'timers-race-live';
+    assert.equal((await sb.systemctl(['start', 'hb-fast.timer'])).code, 0);
+    const samples = async (metric: string, extra = ''): Promise<Map<number, number>> => {
+      const byTime = new Map<number, number>();
+      for (const s of await vm.exportRaw(`${metric}{host="${host}",unit="hb-fast.timer"${extra}}`)) {
+        for (const [i, at] of s.timestamps.entries()) byTime.set(at, s.values[i] as number);
+      }
+      return byTime;
+    };
+    let ticks = 0;
+    let running: number[] = [];
+    let inconsistent: string[] = [];
+    while (ticks < RACE_MAX_TICKS && running.length < RACE_RUNNING_WANTED) {
+      // Batch by batch: a tick with 0 keeps no records, so the next one would show every unit too.
+      const fullShowSeconds = (ticks / RACE_BATCH) % 2 === 0 ? '0' : '300';
+      for (let i = 0; i < RACE_BATCH; i++, ticks++) {
+        const r = await sb.exec(
+          [process.execPath, CLI, '--host', host, '--endpoint', vm.otlpUrl, '-u', 'hb-fast.timer', '-u', 'hb-ok.service'],
+          {
+            env: { SYSTEMD_HEARTBEAT_STATE_DIR: '/var/tmp/hb-state-race', SYSTEMD_HEARTBEAT_FULL_SHOW_SECONDS: fullShowSeconds },
+            timeoutMs: 30_000,
+          },
+        );
+        assert.equal(r.code, 0, r.stderr);
+      }
+      await vm.flush();
+      const active = await samples('systemd_unit_active', ',sub_state="running"');
+      const success = await samples('systemd_timer_last_success_timestamp_seconds');
+      const trigger = await samples('systemd_timer_last_trigger_timestamp_seconds');
+      running = [...active].filter(([, v]) => v === 1).map(([at]) => at);
+      inconsistent = running
+        .filter((at) => (success.get(at) ?? 0) > (trigger.get(at) ?? Number.POSITIVE_INFINITY))
+        .map((at) => `at ${at}: last success ${success.get(at)}, last trigger ${trigger.get(at)}`);
+    }
+    assert.equal((await sb.systemctl(['stop', 'hb-fast.timer'])).code, 0);
+    t.diagnostic(`${ticks} ticks, ${running.length} pushes with the timer running`);
+    assert.deepEqual(inconsistent, [], 'a running timer beside a success of its job after its last trigger');
+    // The test means something only if ticks did catch the job running.
+    assert.ok(running.length > 0, `no tick of ${ticks} caught hb-fast.timer running`);
   });
 });

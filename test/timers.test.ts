@@ -11,7 +11,7 @@ import {
 } from '../src/systemd/journal.ts';
 import { accountTimers } from '../src/state/timers.ts';
 import { nextElapseTimestamp } from '../src/metrics/observe.ts';
-import type { WatchedTimer } from '../src/systemd/collect.ts';
+import { type WatchedTimer, collect } from '../src/systemd/collect.ts';
 import type { UnitStatus } from '../src/systemd/unit.ts';
 
 const entry = (cursor: string, unit: string, id: string, result?: string, at = 1_795_000_000_000_000) =>
@@ -250,4 +250,135 @@ test('next elapse: the earlier of calendar and converted monotonic; none when ne
   assert.equal(nextElapseTimestamp(t(1_795_000_100, 1030), CLOCK), 1_795_000_030);
   assert.equal(nextElapseTimestamp(t(1_795_000_100), CLOCK), 1_795_000_100);
   assert.equal(nextElapseTimestamp(t(), CLOCK), undefined);
+});
+
+test('journal read up to a moment: it stops before the first entry both clocks stamp later, the cursor before it', () => {
+  const at = (cursor: string, realtime: number, monotonic: number) =>
+    JSON.stringify({
+      __CURSOR: cursor,
+      __REALTIME_TIMESTAMP: String(realtime * 1e6),
+      __MONOTONIC_TIMESTAMP: String(monotonic * 1e6),
+      MESSAGE_ID: SUCCESS_MESSAGE_ID,
+      UNIT: 'job.service',
+    });
+  const until = { realtime: 1_795_000_100, monotonic: 600 };
+  const stdout = [
+    at('c1', 1_795_000_090, 590),
+    // Later by the wall clock only (it was stepped back since): before the moment, read.
+    at('c2', 1_795_000_200, 595),
+    // Later by CLOCK_MONOTONIC only (an earlier boot that ran longer): read.
+    at('c3', 1_795_000_050, 9000),
+    at('c4', 1_795_000_100.5, 600.5),
+    // Earlier again, after a later one: not read either, or its cursor would skip c4.
+    at('c5', 1_795_000_095, 599),
+  ].join('\n');
+  const reading = parseJournalOutput(stdout, '', 0, until);
+  assert.equal(reading.cursor, 'c3');
+  assert.deepEqual(
+    reading.runs.map((r) => r.finishedAt),
+    [1_795_000_090, 1_795_000_200, 1_795_000_050],
+  );
+  assert.equal(parseJournalOutput(stdout, '').cursor, 'c5', 'without a moment, everything');
+  assert.equal(parseJournalOutput(at('c1', 1_795_000_101, 601), '', 0, until).cursor, undefined, 'nothing read, nothing moved');
+});
+
+/**
+ * A timer fires its job while a tick reads systemd: for every moment the job can finish at
+ * (before, between and after each of the tick's calls and each unit a show reads), what the
+ * tick reports of the timer and its job agrees: a timer still "running" has no success of its
+ * job after its last trigger (which is how a RemainAfterExit=yes job stuck active looks, and
+ * pages SystemdTimerWillNotFire), and the run is counted exactly once over two ticks. The fake
+ * answers as systemd 252 does: one unit after another within a show, PID 1's entry stamped
+ * by both clocks at the run's end.
+ */
+test('a job that finishes while a tick reads: its timer and its runs agree, and the run is counted once', async () => {
+  const OFFSET = 1_795_000_000 - 1000; // realtime - monotonic
+  const TRIGGER = 1_795_000_000;
+  const micros = (s: number) => String(Math.round(s * 1e6));
+  const checked: string[] = [];
+  for (let finish = TRIGGER + 0.0005; finish < TRIGGER + 0.06; finish += 0.001) {
+    let now = TRIGGER;
+    const done = () => now >= finish;
+    const record = (name: string): string => {
+      now += 0.001; // PID 1 answers one unit after another
+      if (name === 'job.timer') {
+        return [
+          'Id=job.timer',
+          'Names=job.timer',
+          'LoadState=loaded',
+          'ActiveState=active',
+          `SubState=${done() ? 'waiting' : 'running'}`,
+          'Result=success',
+          'Unit=job.service',
+          `LastTriggerUSec=@${TRIGGER}`,
+          `LastTriggerUSecMonotonic=${micros(TRIGGER - OFFSET)}`,
+          `NextElapseUSecRealtime=${done() ? `@${TRIGGER + 60}` : ''}`,
+          'TimersMonotonic={ OnUnitActiveUSec=1min ; next_elapse=0 }',
+        ].join('\n');
+      }
+      return [
+        'Id=job.service',
+        'Names=job.service',
+        'LoadState=loaded',
+        `ActiveState=${done() ? 'inactive' : 'activating'}`,
+        `SubState=${done() ? 'dead' : 'start'}`,
+        'Result=success',
+        'InvocationID=0123456789abcdef0123456789abcdef',
+        `InactiveExitTimestampMonotonic=${micros(TRIGGER - OFFSET)}`,
+        `InactiveEnterTimestampMonotonic=${done() ? micros(finish - OFFSET) : '0'}`,
+        `ExecMainExitTimestampMonotonic=${done() ? micros(finish - OFFSET) : '0'}`,
+      ].join('\n');
+    };
+    const run = async (args: readonly string[]): Promise<string> => {
+      now += 0.003;
+      if (args[0] === 'list-units') {
+        const sub = (name: string) => (name === 'job.timer' ? (done() ? 'waiting' : 'running') : done() ? 'dead' : 'start');
+        return JSON.stringify(
+          ['job.timer', 'job.service'].map((unit) => ({
+            unit,
+            load: 'loaded',
+            active: unit === 'job.timer' || !done() ? 'active' : 'inactive',
+            sub: sub(unit),
+            description: '',
+          })),
+        );
+      }
+      return args
+        .slice(args.indexOf('--') + 1)
+        .map(record)
+        .join('\n\n');
+    };
+    const journalctl = async (args: readonly string[]) => {
+      now += 0.005;
+      const fresh = !args.some((a) => a.startsWith('--after-cursor='));
+      const line = JSON.stringify({
+        __CURSOR: 'c1',
+        __REALTIME_TIMESTAMP: micros(finish),
+        __MONOTONIC_TIMESTAMP: micros(finish - OFFSET),
+        MESSAGE_ID: SUCCESS_MESSAGE_ID,
+        UNIT: 'job.service',
+      });
+      return { stdout: done() && fresh ? line : '', stderr: '', code: 0 };
+    };
+    const readClock = () => ({ realtime: now, monotonic: now - OFFSET });
+    const tick = (from: { cursor: string } | { sinceSeconds: number }) =>
+      collect({ patterns: ['job.timer'], host: 'h', run, readClock, journal: { run: journalctl, from } });
+
+    const first = await tick({ sinceSeconds: TRIGGER - 10 });
+    const memory = accountTimers({}, first.timers, first.journal, first.snapshot.clock);
+    const status = first.statuses.get('job.timer');
+    const lastSuccess = memory['job.timer']?.lastSuccess;
+    const at = `finished ${((finish - TRIGGER) * 1000).toFixed(1)} ms after the trigger`;
+    if (status?.subState === 'running') {
+      assert.ok(lastSuccess === undefined || lastSuccess <= TRIGGER, `${at}: a running timer beside a later success of its job`);
+    }
+    now += 30;
+    const second = await tick(first.journal?.cursor ? { cursor: first.journal.cursor } : { sinceSeconds: TRIGGER - 10 });
+    const after = accountTimers(memory, second.timers, second.journal, second.snapshot.clock);
+    assert.equal(after['job.timer']?.runs['success'], 1, `${at}: counted once over two ticks`);
+    const success = after['job.timer']?.lastSuccess;
+    assert.ok(success !== undefined && Math.abs(success - finish) < 1e-4, `${at}: last success ${success}`);
+    checked.push(status?.subState ?? '?');
+  }
+  assert.ok(checked.includes('running') && checked.includes('waiting'), `both cases met: ${checked.join(' ')}`);
 });

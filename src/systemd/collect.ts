@@ -62,6 +62,18 @@ export function showArgs(units: readonly string[]): string[] {
   return ['show', '--timestamp=unix', '-p', SHOW_PROPERTIES.join(','), '--', ...units];
 }
 
+/**
+ * Timers after every other unit: systemctl 252 reads the units of one show one after the other,
+ * and a timer's record is only consistent with its job's when the job is read first. Read the
+ * other way, a job can finish between the two reads, and the tick sees the timer "running" (its
+ * job active) beside the job's success after the timer's last trigger, which is what a
+ * RemainAfterExit=yes job stuck active looks like (SystemdTimerWillNotFire, job-remains-active).
+ * Read job first, a timer still running was triggered after the job's latest finished run.
+ */
+export function timersLast(names: readonly string[]): string[] {
+  return [...names.filter((n) => !n.endsWith('.timer')), ...names.filter((n) => n.endsWith('.timer'))];
+}
+
 export function isGlob(pattern: string): boolean {
   return /[*?[]/.test(pattern);
 }
@@ -196,7 +208,7 @@ export async function collect(options: CollectOptions): Promise<Collection> {
     if (names.length === 0 || showFailed) return;
     calls++;
     try {
-      const output = await options.run(showArgs(names));
+      const output = await options.run(showArgs(timersLast(names)));
       const now = options.readClock();
       const records = parseShowOutput(output).map((r) => toUnitStatus(r, now.realtime * 1000));
       if (records.length === 0) {
@@ -212,6 +224,10 @@ export async function collect(options: CollectOptions): Promise<Collection> {
       showFailed = true;
     }
   };
+  // A full show is the tick's only one and comes before the journal: the journal is read up to
+  // where the show began, so a job that finished after its timer was read is not seen finished
+  // beside a timer still "running" (see timersLast). A partial tick shows again after it instead.
+  const fullShowFrom = plan.full ? options.readClock() : undefined;
   await show(plan.full ? toShow : plan.names);
   if (!plan.full && !showFailed) {
     // The others' records are the previous tick's; a unit the show did not answer for stays missing.
@@ -232,7 +248,7 @@ export async function collect(options: CollectOptions): Promise<Collection> {
   if (options.journal && journalUnits.size > 0) {
     try {
       const out = await options.journal.run(journalArgs([...journalUnits], options.journal.from));
-      journal = parseJournalOutput(out.stdout, out.stderr, out.code);
+      journal = parseJournalOutput(out.stdout, out.stderr, out.code, fullShowFrom);
     } catch (error) {
       journal = { readable: false, problem: describeError(error), runs: [], capped: false };
     }

@@ -55,6 +55,12 @@ export interface JournalReading {
   readonly units?: readonly string[];
 }
 
+/** Where a read stops (parseJournalOutput): a moment by both clocks, Unix and CLOCK_MONOTONIC seconds. */
+export interface JournalUntil {
+  readonly realtime: number;
+  readonly monotonic: number;
+}
+
 /** The units whose entries are read: `units` as given (every allowlisted unit and timer job). */
 export function journalArgs(units: readonly string[], from: JournalFrom): string[] {
   return [
@@ -93,8 +99,15 @@ function field(entry: Record<string, unknown>, key: string): string | undefined 
   return typeof value === 'string' ? value : undefined;
 }
 
-/** Never throws: lines that are not entries of ours are skipped. */
-export function parseJournalOutput(stdout: string, stderr: string, code = 0): JournalReading {
+/**
+ * Never throws: lines that are not entries of ours are skipped. `until` (both clocks, in
+ * seconds): the read stops before the first entry that both its clocks (__REALTIME_TIMESTAMP,
+ * __MONOTONIC_TIMESTAMP, which journalctl 252 prints with -o json whatever --output-fields
+ * asks) stamp later, and its cursor is the entry before: the next tick reads that entry and
+ * what follows, so nothing is lost, only counted a tick later. Both, so that a wall-clock step
+ * or an entry of an earlier boot does not hold the read back.
+ */
+export function parseJournalOutput(stdout: string, stderr: string, code = 0, until?: JournalUntil): JournalReading {
   const denied = UNREADABLE.find((re) => re.test(stderr));
   if (denied || code !== 0) {
     const line = (denied ? stderr.split('\n').find((l) => denied.test(l)) : stderr.split('\n').find((l) => l.trim() !== ''))?.trim();
@@ -106,6 +119,7 @@ export function parseJournalOutput(stdout: string, stderr: string, code = 0): Jo
   const units = new Set<string>();
   let cursor: string | undefined;
   let entries = 0;
+  let stopped = false;
   for (const line of stdout.split('\n')) {
     if (!line.startsWith('{')) continue;
     let entry: unknown;
@@ -117,9 +131,13 @@ export function parseJournalOutput(stdout: string, stderr: string, code = 0): Jo
     if (typeof entry !== 'object' || entry === null) continue;
     const record = entry as Record<string, unknown>;
     entries++;
+    const micros = Number(field(record, '__REALTIME_TIMESTAMP'));
+    // Still counted in `entries`: the cap is about what journalctl returned.
+    stopped ||=
+      until !== undefined && micros / 1e6 > until.realtime && Number(field(record, '__MONOTONIC_TIMESTAMP')) / 1e6 > until.monotonic;
+    if (stopped) continue;
     cursor = field(record, '__CURSOR') ?? cursor;
     const unit = field(record, 'UNIT');
-    const micros = Number(field(record, '__REALTIME_TIMESTAMP'));
     const id = field(record, 'MESSAGE_ID');
     if (unit) units.add(unit);
     if (!unit || !Number.isFinite(micros)) continue;
