@@ -29,18 +29,13 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { BUNDLE_HEAD, BUNDLE_TAIL, CODE_CACHE, LOADER } from './loader-layout.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const dist = new URL('../dist/', import.meta.url).pathname;
-/** The names install.ts copies (BUNDLE_NAME, CODE_CACHE_NAME); the install test checks them on a real build. */
-const LOADER = 'systemd-heartbeat.cjs';
-const CODE_CACHE = 'systemd-heartbeat.code-cache';
 const outfile = join(dist, LOADER);
 const cacheFile = join(dist, CODE_CACHE);
 const MAKE_CODE_CACHE = 'make-code-cache.cjs';
-/** Around the bundle in the loader; scripts/make-code-cache.mjs finds it between the two. */
-const BUNDLE_HEAD = 'function bundle() {/*';
-const BUNDLE_TAIL = '*/}';
 /** The oldest node the shipped files run on: Debian 12's nodejs is 18.20 (engines in package.json). */
 const TARGET = 'node18.19';
 

@@ -19,9 +19,7 @@ import { join, resolve } from 'node:path';
 import { Script } from 'node:vm';
 import LIST_UNITS from '../test/fixtures/seed-252/list-units-all-output-json.txt';
 import SHOW from '../test/fixtures/seed-252/show-props-all-timestamp-unix.txt';
-
-const LOADER = 'systemd-heartbeat.cjs';
-const CODE_CACHE = 'systemd-heartbeat.code-cache';
+import { BUNDLE_HEAD, BUNDLE_TAIL, CODE_CACHE, LOADER } from './loader-layout.mjs';
 
 async function main() {
   const dir = resolve(process.argv[2] ?? __dirname);
@@ -40,11 +38,11 @@ async function main() {
 }
 
 // The bundle in the loader scripts/build.mjs writes: the text of the comment that is the body of
-// its function bundle().
+// its function bundle(), which starts a line and ends one.
 function bundleSource(text) {
-  const head = '\nfunction bundle() {/*';
+  const head = `\n${BUNDLE_HEAD}`;
   const start = text.indexOf(head);
-  const end = start < 0 ? -1 : text.indexOf('*/}\n', start);
+  const end = start < 0 ? -1 : text.indexOf(`${BUNDLE_TAIL}\n`, start);
   if (start < 0 || end < 0) throw new Error('not a systemd-heartbeat loader (no bundle)');
   return text.slice(start + head.length, end);
 }
