@@ -14,10 +14,12 @@ import { nextElapseTimestamp } from '../src/metrics/observe.ts';
 import { type WatchedTimer, collect } from '../src/systemd/collect.ts';
 import type { UnitStatus } from '../src/systemd/unit.ts';
 
-const entry = (cursor: string, unit: string, id: string, result?: string, at = 1_795_000_000_000_000) =>
+/** A journalctl -o json line; `at` and `monotonic` in microseconds (no __MONOTONIC_TIMESTAMP unless given). */
+const entry = (cursor: string, unit: string, id: string, result?: string, at = 1_795_000_000_000_000, monotonic?: number) =>
   JSON.stringify({
     __CURSOR: cursor,
     __REALTIME_TIMESTAMP: String(at),
+    ...(monotonic === undefined ? {} : { __MONOTONIC_TIMESTAMP: String(monotonic) }),
     MESSAGE_ID: id,
     UNIT: unit,
     ...(result ? { UNIT_RESULT: result } : {}),
@@ -254,13 +256,7 @@ test('next elapse: the earlier of calendar and converted monotonic; none when ne
 
 test('journal read up to a moment: it stops before the first entry both clocks stamp later, the cursor before it', () => {
   const at = (cursor: string, realtime: number, monotonic: number) =>
-    JSON.stringify({
-      __CURSOR: cursor,
-      __REALTIME_TIMESTAMP: String(realtime * 1e6),
-      __MONOTONIC_TIMESTAMP: String(monotonic * 1e6),
-      MESSAGE_ID: SUCCESS_MESSAGE_ID,
-      UNIT: 'job.service',
-    });
+    entry(cursor, 'job.service', SUCCESS_MESSAGE_ID, undefined, realtime * 1e6, monotonic * 1e6);
   const until = { realtime: 1_795_000_100, monotonic: 600 };
   const stdout = [
     at('c1', 1_795_000_090, 590),
@@ -351,13 +347,7 @@ test('a job that finishes while a tick reads: its timer and its runs agree, and 
     const journalctl = async (args: readonly string[]) => {
       now += 0.005;
       const fresh = !args.some((a) => a.startsWith('--after-cursor='));
-      const line = JSON.stringify({
-        __CURSOR: 'c1',
-        __REALTIME_TIMESTAMP: micros(finish),
-        __MONOTONIC_TIMESTAMP: micros(finish - OFFSET),
-        MESSAGE_ID: SUCCESS_MESSAGE_ID,
-        UNIT: 'job.service',
-      });
+      const line = entry('c1', 'job.service', SUCCESS_MESSAGE_ID, undefined, Math.round(finish * 1e6), Math.round((finish - OFFSET) * 1e6));
       return { stdout: done() && fresh ? line : '', stderr: '', code: 0 };
     };
     const readClock = () => ({ realtime: now, monotonic: now - OFFSET });
